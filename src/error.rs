@@ -1,0 +1,159 @@
+//! One list of error codes for every front (Rust, JavaScript, HTTP), and the core's error type.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The stable name of what went wrong, shared by the Rust core, the JavaScript client
+/// (`error.code`) and the HTTP API (`error_type`). Names never change once published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The bytes claim a known image format but are corrupt, truncated or empty.
+    DecodeError,
+    /// The bytes are not an image format we decode (JPEG, PNG, WebP, BMP, GIF).
+    UnsupportedFormat,
+    /// Width, height or decoded size is over the configured [`Limits`](crate::Limits).
+    ImageTooLarge,
+    /// A side is under [`Limits::min_side`](crate::Limits::min_side): no face fits in it.
+    ImageTooSmall,
+    /// The caller passed something malformed (pixel buffer of the wrong length, unreadable file).
+    InvalidInput,
+    /// The model file or its manifest is missing, corrupt, of the wrong hash, or not runnable.
+    ModelLoadError,
+    /// The requested model name is not one the manifest offers.
+    UnknownModel,
+    /// The model ran but failed or produced an output that does not fit the manifest.
+    InferenceError,
+    /// A browser worker died while handling the request (JavaScript client).
+    WorkerCrashed,
+    /// A request took longer than its timeout (JavaScript client).
+    Timeout,
+    /// The backend has no face crop with that id (HTTP).
+    CropNotFound,
+    /// A posted embedding failed validation: dimension, finiteness, norm, model or version (HTTP).
+    InvalidEmbedding,
+    /// Missing or wrong bearer token (HTTP).
+    Unauthorized,
+}
+
+impl ErrorCode {
+    /// Every code, in documentation order.
+    pub const ALL: [ErrorCode; 13] = [
+        ErrorCode::DecodeError,
+        ErrorCode::UnsupportedFormat,
+        ErrorCode::ImageTooLarge,
+        ErrorCode::ImageTooSmall,
+        ErrorCode::InvalidInput,
+        ErrorCode::ModelLoadError,
+        ErrorCode::UnknownModel,
+        ErrorCode::InferenceError,
+        ErrorCode::WorkerCrashed,
+        ErrorCode::Timeout,
+        ErrorCode::CropNotFound,
+        ErrorCode::InvalidEmbedding,
+        ErrorCode::Unauthorized,
+    ];
+
+    /// The code as it appears on the wire, e.g. `"DecodeError"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::DecodeError => "DecodeError",
+            ErrorCode::UnsupportedFormat => "UnsupportedFormat",
+            ErrorCode::ImageTooLarge => "ImageTooLarge",
+            ErrorCode::ImageTooSmall => "ImageTooSmall",
+            ErrorCode::InvalidInput => "InvalidInput",
+            ErrorCode::ModelLoadError => "ModelLoadError",
+            ErrorCode::UnknownModel => "UnknownModel",
+            ErrorCode::InferenceError => "InferenceError",
+            ErrorCode::WorkerCrashed => "WorkerCrashed",
+            ErrorCode::Timeout => "Timeout",
+            ErrorCode::CropNotFound => "CropNotFound",
+            ErrorCode::InvalidEmbedding => "InvalidEmbedding",
+            ErrorCode::Unauthorized => "Unauthorized",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why embedding one image (or loading the model) failed. Each variant is named after its
+/// [`ErrorCode`]; messages say what arrived and, where the caller can act, what to do.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmbedError {
+    /// See [`ErrorCode::DecodeError`].
+    #[error("cannot decode the {format} image: {reason}")]
+    DecodeError {
+        /// The format the bytes claim to be, e.g. `"JPEG"`.
+        format: String,
+        /// What the decoder found wrong.
+        reason: String,
+    },
+    /// See [`ErrorCode::UnsupportedFormat`].
+    #[error("not a supported image (JPEG, PNG, WebP, BMP or GIF): {0}")]
+    UnsupportedFormat(String),
+    /// See [`ErrorCode::ImageTooLarge`].
+    #[error("image too large: {0}")]
+    ImageTooLarge(String),
+    /// See [`ErrorCode::ImageTooSmall`].
+    #[error("image is {width}×{height} pixels; each side must be at least {min_side}")]
+    ImageTooSmall {
+        /// Width of the image as decoded.
+        width: u32,
+        /// Height of the image as decoded.
+        height: u32,
+        /// The configured minimum side.
+        min_side: u32,
+    },
+    /// See [`ErrorCode::InvalidInput`].
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// See [`ErrorCode::ModelLoadError`].
+    #[error("cannot load the model: {0}")]
+    ModelLoadError(String),
+    /// See [`ErrorCode::UnknownModel`].
+    #[error("unknown model {name:?}; this model file offers: {}", available.join(", "))]
+    UnknownModel {
+        /// The name asked for.
+        name: String,
+        /// The names the manifest offers.
+        available: Vec<String>,
+    },
+    /// See [`ErrorCode::InferenceError`].
+    #[error("inference failed: {0}")]
+    InferenceError(String),
+}
+
+impl EmbedError {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            EmbedError::DecodeError { .. } => ErrorCode::DecodeError,
+            EmbedError::UnsupportedFormat(_) => ErrorCode::UnsupportedFormat,
+            EmbedError::ImageTooLarge(_) => ErrorCode::ImageTooLarge,
+            EmbedError::ImageTooSmall { .. } => ErrorCode::ImageTooSmall,
+            EmbedError::InvalidInput(_) => ErrorCode::InvalidInput,
+            EmbedError::ModelLoadError(_) => ErrorCode::ModelLoadError,
+            EmbedError::UnknownModel { .. } => ErrorCode::UnknownModel,
+            EmbedError::InferenceError(_) => ErrorCode::InferenceError,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialize_as_their_names() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
+        }
+    }
+}

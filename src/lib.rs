@@ -23,6 +23,9 @@ mod error;
 mod limits;
 pub mod manifest;
 mod preprocess;
+/// JavaScript bindings (wasm32 only): `FaceNetModel`, errors with stable `code`s.
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use decode::{decode_image, rgba_to_rgb};
 pub use embedder::{Embedder, EmbedderBuilder, Embedding};

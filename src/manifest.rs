@@ -17,6 +17,9 @@ pub struct Manifest {
     /// sha256 of the ONNX file, lowercase hex. When present, loading checks it.
     #[serde(default)]
     pub sha256: Option<String>,
+    /// Size of the ONNX file in bytes, for download progress before any byte arrives.
+    #[serde(default)]
+    pub size: Option<u64>,
     /// The model's image input.
     pub input: InputSpec,
     /// The embeddings this file offers, by model name; the first is the default.
@@ -103,6 +106,7 @@ impl Manifest {
         let mut manifest = Manifest::facenet();
         manifest.file = file.into();
         manifest.sha256 = None;
+        manifest.size = None;
         manifest.input.name = String::new();
         manifest.outputs =
             vec![OutputSpec { model: name.into(), output: String::new(), dimension: None, l2_normalize: true }];

@@ -1,0 +1,387 @@
+// FaceEmbedder: FaceNet embeddings in a pool of module workers.
+//
+//   import { FaceEmbedder } from './facenet.js';
+//   const embedder = await FaceEmbedder.create({ model: 'facenet', onProgress: console.log });
+//   const { embedding, dimension, model, modelVersion } = await embedder.embed(file);
+//   const results = await embedder.embedBatch(files, { onProgress: ({ done, total }) => {} });
+//   embedder.terminate();
+//
+// No bundler needed; with one, pass the URLs (workerUrl, bindingsUrl, wasmUrl, modelUrl,
+// manifestUrl) if it moves files. Needs only 'wasm-unsafe-eval' beyond 'self' in a CSP: the
+// workers load from real URLs, never blob: or eval.
+
+import { CACHE_NAME, FaceEmbedError, fromWire } from './protocol.js';
+
+export { FaceEmbedError, ERROR_CODES, CACHE_NAME } from './protocol.js';
+
+/** @typedef {import('./protocol.js').ErrorCode} ErrorCode */
+/** @typedef {import('./protocol.js').Progress} Progress */
+/** @typedef {import('./protocol.js').WorkerInput} WorkerInput */
+/** @typedef {import('./protocol.js').FromWorker} FromWorker */
+
+/**
+ * What can be embedded: encoded image bytes (File, Blob, ArrayBuffer, a typed array), decoded
+ * pixels (ImageBitmap, ImageData), or the URL of a crop on the backend (`{url}` objects may add
+ * headers; `token` of the options adds `Authorization: Bearer …`).
+ * @typedef {Blob | ArrayBuffer | ArrayBufferView | ImageBitmap | ImageData | string | URL
+ *   | {url: string | URL, headers?: Record<string, string>}} EmbedInput
+ */
+
+/**
+ * @typedef {object} Embedding
+ * @property {Float32Array} embedding unit-length vector
+ * @property {number} dimension its length (128 for `facenet`, 512 for `facenet512`)
+ * @property {string} model the model name
+ * @property {string} modelVersion first 12 hex digits of the weights' sha256
+ * @property {number} elapsedMs time spent in the worker
+ */
+
+/**
+ * @typedef {{index: number, ok: true} & Embedding | {index: number, ok: false, error: FaceEmbedError}} BatchResult
+ */
+
+/**
+ * @typedef {object} FaceEmbedderOptions
+ * @property {string} [model] 'facenet' (128-d, default) or 'facenet512'
+ * @property {number} [workers] pool size; default navigator.hardwareConcurrency, at most 4
+ * @property {number} [timeoutMs] per request, once it reaches a worker (default 30000)
+ * @property {number} [loadTimeoutMs] for a worker to load the model (default 180000)
+ * @property {(progress: Progress) => void} [onProgress] download, compile and plan stages
+ * @property {string} [token] bearer token for URL inputs
+ * @property {boolean} [cache] keep the model in the Cache API (default true)
+ * @property {string | URL} [workerUrl] default: worker.js beside this file
+ * @property {string | URL} [bindingsUrl] default: ../pkg/facenet_wasm.js
+ * @property {string | URL} [wasmUrl] default: ../pkg/facenet_wasm_bg.wasm
+ * @property {string | URL} [modelUrl] default: ../models/facenet.onnx
+ * @property {string | URL} [manifestUrl] default: ../models/facenet.json
+ */
+
+/**
+ * @typedef {object} Job
+ * @property {WorkerInput} input
+ * @property {(value: Embedding) => void} resolve
+ * @property {(error: FaceEmbedError) => void} reject
+ * @property {number} attempts how many workers died on it so far
+ * @property {number} timeoutMs
+ */
+
+/**
+ * @typedef {object} Slot
+ * @property {number} index
+ * @property {Worker} worker
+ * @property {boolean} ready
+ * @property {Job | null} job
+ * @property {number} requestId
+ * @property {ReturnType<typeof setTimeout> | undefined} timer
+ * @property {Map<number, {resolve: (v: any) => void, reject: (e: FaceEmbedError) => void}>} calls
+ */
+
+const here = import.meta.url;
+
+/** @param {string | URL | undefined} url @param {string} fallback */
+const resolveUrl = (url, fallback) => new URL(url ?? fallback, here).href;
+
+/** Embeds face crops in Web Workers; create with {@link FaceEmbedder.create}. */
+export class FaceEmbedder {
+  /** @type {Slot[]} */
+  #slots = [];
+  /** @type {Job[]} */
+  #queue = [];
+  #nextId = 1;
+  #terminated = false;
+  /** @type {Required<Pick<FaceEmbedderOptions, 'timeoutMs' | 'loadTimeoutMs'>> & FaceEmbedderOptions} */
+  #options;
+  /** @type {import('./protocol.js').WorkerInit} */
+  #init;
+  /** Filled by the first worker to load: model name, version, dimension. */
+  info = { modelName: '', modelVersion: '', dimension: 0 };
+  /** Load figures of the first worker: {compileMs, modelMs, planMs, totalMs}, fromCache. */
+  loadStats = { fromCache: false, timings: { compileMs: 0, modelMs: 0, planMs: 0, totalMs: 0 } };
+  /** How many workers were replaced after a crash or a timeout. */
+  restarts = 0;
+  /** Workers that died while loading, in a row: past 3, stop replacing them. */
+  #deadOnLoad = 0;
+
+  /** @param {FaceEmbedderOptions} options */
+  constructor(options) {
+    this.#options = { timeoutMs: 30000, loadTimeoutMs: 180000, ...options };
+    this.#init = {
+      bindingsUrl: resolveUrl(options.bindingsUrl, '../pkg/facenet_wasm.js'),
+      wasmUrl: resolveUrl(options.wasmUrl, '../pkg/facenet_wasm_bg.wasm'),
+      modelUrl: resolveUrl(options.modelUrl, '../models/facenet.onnx'),
+      manifestUrl: resolveUrl(options.manifestUrl, '../models/facenet.json'),
+      model: options.model ?? 'facenet',
+      cache: options.cache ?? true,
+    };
+  }
+
+  /**
+   * Starts the pool and resolves once the first worker has the model (downloading it once;
+   * the other workers then load it from the cache). Rejects with `ModelLoadError` or
+   * `UnknownModel` if the model cannot be loaded.
+   * @param {FaceEmbedderOptions} [options]
+   * @returns {Promise<FaceEmbedder>}
+   */
+  static async create(options = {}) {
+    const embedder = new FaceEmbedder(options);
+    const size = options.workers ?? Math.min(Math.max(navigator.hardwareConcurrency || 1, 1), 4);
+    try {
+      await embedder.#spawn(0);
+    } catch (error) {
+      embedder.terminate();
+      throw error;
+    }
+    for (let i = 1; i < size; i++) {
+      embedder.#spawn(i).catch((error) => console.warn(`facenet-wasm: worker ${i} failed to start`, error));
+    }
+    return embedder;
+  }
+
+  /** Model name the vectors are tagged with. */
+  get model() { return this.info.modelName; }
+  /** Weights version the vectors are tagged with. */
+  get modelVersion() { return this.info.modelVersion; }
+  /** Vector length. */
+  get dimension() { return this.info.dimension; }
+  /** Number of live workers. */
+  get workers() { return this.#slots.filter((s) => s.ready).length; }
+
+  /**
+   * Embeds one face crop.
+   * @param {EmbedInput} input
+   * @param {{timeoutMs?: number}} [options]
+   * @returns {Promise<Embedding>}
+   */
+  embed(input, options = {}) {
+    return new Promise((resolve, reject) => {
+      if (this.#terminated) {
+        reject(new FaceEmbedError('Cancelled', 'the embedder was terminated'));
+        return;
+      }
+      let wire;
+      try {
+        wire = this.#toWorkerInput(input);
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      this.#queue.push({ input: wire, resolve, reject, attempts: 0, timeoutMs: options.timeoutMs ?? this.#options.timeoutMs });
+      this.#pump();
+    });
+  }
+
+  /**
+   * Embeds many crops across the pool. Never rejects for one bad item: each result says
+   * `ok` with its vector, or carries its own error.
+   * @param {EmbedInput[]} inputs
+   * @param {{onProgress?: (p: {done: number, total: number, failed: number, result: BatchResult}) => void, timeoutMs?: number}} [options]
+   * @returns {Promise<BatchResult[]>}
+   */
+  async embedBatch(inputs, options = {}) {
+    let done = 0;
+    let failed = 0;
+    return Promise.all(inputs.map(async (input, index) => {
+      /** @type {BatchResult} */
+      let result;
+      try {
+        result = { index, ok: true, ...(await this.embed(input, options)) };
+      } catch (error) {
+        failed++;
+        result = { index, ok: false, error: /** @type {FaceEmbedError} */ (error) };
+      }
+      done++;
+      options.onProgress?.({ done, total: inputs.length, failed, result });
+      return result;
+    }));
+  }
+
+  /**
+   * Memory of each live worker: wasm linear memory and, where the browser tells, JS heap.
+   * @returns {Promise<{wasmMemoryBytes: number, jsHeapBytes: number | null}[]>}
+   */
+  async stats() {
+    return Promise.all(this.#slots.filter((s) => s.ready).map((s) => this.#call(s, { type: 'stats' })));
+  }
+
+  /** Deletes the cached model files (the next load downloads them again). */
+  static async clearCache() {
+    return typeof caches === 'undefined' ? false : caches.delete(CACHE_NAME);
+  }
+
+  /** Same as the static {@link FaceEmbedder.clearCache}. */
+  clearCache() {
+    return FaceEmbedder.clearCache();
+  }
+
+  /** Stops every worker; pending requests reject with `Cancelled`. */
+  terminate() {
+    this.#terminated = true;
+    const cancelled = () => new FaceEmbedError('Cancelled', 'the embedder was terminated');
+    for (const slot of this.#slots) {
+      clearTimeout(slot.timer);
+      slot.worker.terminate();
+      slot.job?.reject(cancelled());
+      for (const call of slot.calls.values()) call.reject(cancelled());
+    }
+    for (const job of this.#queue.splice(0)) job.reject(cancelled());
+    this.#slots = [];
+  }
+
+  /**
+   * Test hook: make worker `index` throw from its global scope, or block it for `ms`, whatever
+   * it is doing. (`embed({__test: 'crash' | 'hang'})` does the same as a request.)
+   * @param {number} index
+   * @param {'crash' | 'hang'} how
+   * @param {number} [ms]
+   */
+  _sabotage(index, how, ms = 60000) {
+    this.#slots[index]?.worker.postMessage(how === 'crash' ? { type: 'crash' } : { type: 'hang', ms });
+  }
+
+  /**
+   * @param {EmbedInput} input
+   * @returns {WorkerInput}
+   */
+  #toWorkerInput(input) {
+    // Inputs are kept until answered, for one retry on another worker: bytes become an
+    // immutable Blob (one copy) rather than a transferred buffer the caller would lose.
+    if (input instanceof Blob) return { kind: 'blob', blob: input };
+    if (input instanceof ArrayBuffer || ArrayBuffer.isView(input)) return { kind: 'blob', blob: new Blob([/** @type {BlobPart} */ (input)]) };
+    if (typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap) return { kind: 'bitmap', bitmap: input };
+    if (typeof ImageData !== 'undefined' && input instanceof ImageData) return { kind: 'imagedata', imageData: input };
+    const headers = /** @type {Record<string, string>} */ ({});
+    if (this.#options.token) headers.Authorization = `Bearer ${this.#options.token}`;
+    if (typeof input === 'string' || input instanceof URL) return { kind: 'url', url: new URL(input, location.href).href, headers };
+    if (input && typeof input === 'object' && 'url' in input) {
+      return { kind: 'url', url: new URL(input.url, location.href).href, headers: { ...headers, ...input.headers } };
+    }
+    if (input && typeof input === 'object' && '__test' in input) return { kind: 'test', action: /** @type {any} */ (input).__test };
+    throw new FaceEmbedError('InvalidInput', 'embed() takes a File/Blob, ArrayBuffer, typed array, ImageBitmap, ImageData or URL');
+  }
+
+  /**
+   * Starts (or restarts) worker `index` and loads the model in it.
+   * @param {number} index
+   */
+  async #spawn(index) {
+    const worker = new Worker(resolveUrl(this.#options.workerUrl, './worker.js'), { type: 'module', name: `facenet-${index}` });
+    /** @type {Slot} */
+    const slot = { index, worker, ready: false, job: null, requestId: 0, timer: undefined, calls: new Map() };
+    this.#slots[index] = slot;
+    worker.onmessage = (event) => this.#onMessage(slot, /** @type {FromWorker} */ (event.data));
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.#replace(slot, 'WorkerCrashed', `worker ${index} crashed: ${event.message}`);
+    };
+    const loadTimer = setTimeout(
+      () => this.#replace(slot, 'Timeout', `worker ${index} did not load the model in ${this.#options.loadTimeoutMs} ms`),
+      this.#options.loadTimeoutMs);
+    try {
+      const loaded = await this.#call(slot, { type: 'init', options: this.#init });
+      if (!this.info.modelName) {
+        this.info = { modelName: loaded.modelName, modelVersion: loaded.modelVersion, dimension: loaded.dimension };
+        this.loadStats = { fromCache: loaded.fromCache, timings: loaded.timings };
+      }
+      slot.ready = true;
+    } finally {
+      clearTimeout(loadTimer);
+    }
+    this.#pump();
+  }
+
+  /**
+   * A request that is not an embedding (init, stats): answered by id.
+   * @param {Slot} slot
+   * @param {{type: 'init', options: import('./protocol.js').WorkerInit} | {type: 'stats'}} message
+   * @returns {Promise<any>}
+   */
+  #call(slot, message) {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      slot.calls.set(id, { resolve, reject });
+      slot.worker.postMessage({ ...message, id });
+    });
+  }
+
+  /**
+   * @param {Slot} slot
+   * @param {FromWorker} msg
+   */
+  #onMessage(slot, msg) {
+    if (this.#slots[slot.index] !== slot) return; // a replaced worker's late answer
+    if (msg.type === 'progress') {
+      if (!this.info.modelName) this.#options.onProgress?.({ ...msg.progress, worker: slot.index });
+      return;
+    }
+    const call = slot.calls.get(msg.id);
+    if (call) {
+      slot.calls.delete(msg.id);
+      if (msg.ok) call.resolve(msg.value);
+      else call.reject(fromWire(msg.error));
+      return;
+    }
+    if (msg.id !== slot.requestId || !slot.job) return;
+    clearTimeout(slot.timer);
+    const job = slot.job;
+    slot.job = null;
+    if (msg.ok) {
+      job.resolve(msg.value);
+    } else if (msg.fatal) {
+      slot.job = job; // the replacement retries it
+      this.#replace(slot, 'WorkerCrashed', msg.error.message);
+      return;
+    } else {
+      job.reject(fromWire(msg.error));
+    }
+    this.#pump();
+  }
+
+  /**
+   * Terminates a crashed or hung worker, starts another in its place, and gives its job one
+   * more try (then fails it with `code`).
+   * @param {Slot} slot
+   * @param {ErrorCode} code
+   * @param {string} message
+   */
+  #replace(slot, code, message) {
+    if (this.#slots[slot.index] !== slot || this.#terminated) return;
+    clearTimeout(slot.timer);
+    slot.worker.terminate();
+    const wasReady = slot.ready;
+    slot.ready = false;
+    this.restarts++;
+    const error = new FaceEmbedError(code, message);
+    for (const call of slot.calls.values()) call.reject(error);
+    const job = slot.job;
+    if (job) {
+      job.attempts++;
+      if (job.attempts <= 1) this.#queue.unshift(job);
+      else job.reject(new FaceEmbedError(code, `${message} (after one retry on a fresh worker)`));
+    }
+    this.#deadOnLoad = wasReady ? 0 : this.#deadOnLoad + 1;
+    if (this.#deadOnLoad > 3) {
+      // Workers die while loading: more of them will not help.
+      if (!this.#slots.some((s) => s.ready)) for (const queued of this.#queue.splice(0)) queued.reject(error);
+      return;
+    }
+    this.#spawn(slot.index).catch((e) => {
+      console.warn(`facenet-wasm: replacing worker ${slot.index} failed`, e);
+      // With no worker left, queued work can never run: fail it rather than hang.
+      if (!this.#slots.some((s) => s.ready)) for (const queued of this.#queue.splice(0)) queued.reject(e);
+    });
+  }
+
+  #pump() {
+    for (const slot of this.#slots) {
+      if (!this.#queue.length) return;
+      if (!slot || !slot.ready || slot.job) continue;
+      const job = /** @type {Job} */ (this.#queue.shift());
+      slot.job = job;
+      slot.requestId = this.#nextId++;
+      slot.timer = setTimeout(
+        () => this.#replace(slot, 'Timeout', `worker ${slot.index} took longer than ${job.timeoutMs} ms`),
+        job.timeoutMs);
+      slot.worker.postMessage({ type: 'embed', id: slot.requestId, input: job.input });
+    }
+  }
+}

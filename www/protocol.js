@@ -1,0 +1,126 @@
+// The wire protocol between FaceEmbedder (page) and worker.js, in one place: message shapes,
+// error codes, and how errors cross the boundary ({name, code, message, stack}, rebuilt here).
+
+/**
+ * Stable error codes, the same list as the Rust core's `ErrorCode` and the HTTP `error_type`.
+ * @typedef {'DecodeError'|'UnsupportedFormat'|'ImageTooLarge'|'ImageTooSmall'|'InvalidInput'|
+ *   'ModelLoadError'|'UnknownModel'|'InferenceError'|'FetchError'|'WorkerCrashed'|'Timeout'|
+ *   'Cancelled'|'CropNotFound'|'InvalidEmbedding'|'Unauthorized'} ErrorCode
+ */
+
+/** @type {readonly ErrorCode[]} */
+export const ERROR_CODES = Object.freeze([
+  'DecodeError', 'UnsupportedFormat', 'ImageTooLarge', 'ImageTooSmall', 'InvalidInput',
+  'ModelLoadError', 'UnknownModel', 'InferenceError', 'FetchError', 'WorkerCrashed', 'Timeout',
+  'Cancelled', 'CropNotFound', 'InvalidEmbedding', 'Unauthorized',
+]);
+
+/** The Cache API cache holding model files, keyed by URL and sha256. */
+export const CACHE_NAME = 'facenet-wasm-models-v1';
+
+/**
+ * "1234 bytes starting with 3c 21 44 4f 43 54 59 50 ("<!DOCTYP")": what arrived instead.
+ * The same wording as the Rust core's messages.
+ * @param {Uint8Array} bytes
+ */
+export function describeBytes(bytes) {
+  const head = Array.from(bytes.subarray(0, 8));
+  const hex = head.map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  const text = head.map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+  return `${bytes.length} bytes starting with ${hex} (${JSON.stringify(text)})`;
+}
+
+/** An Error with a stable `code`; `name` is the code too, so it shows in stack traces. */
+export class FaceEmbedError extends Error {
+  /**
+   * @param {ErrorCode} code
+   * @param {string} message
+   */
+  constructor(code, message) {
+    super(message);
+    this.name = code;
+    /** @type {ErrorCode} */
+    this.code = code;
+  }
+}
+
+/**
+ * @typedef {object} WireError
+ * @property {string} name
+ * @property {ErrorCode} code
+ * @property {string} message
+ * @property {string} [stack]
+ */
+
+/**
+ * Any thrown value → a structured-cloneable error. Errors from the wasm module already carry a
+ * `code`; anything else is named by `fallback`.
+ * @param {unknown} error
+ * @param {ErrorCode} fallback
+ * @returns {WireError}
+ */
+export function toWire(error, fallback) {
+  const e = /** @type {{code?: unknown, message?: unknown, stack?: unknown}} */ (error ?? {});
+  const code = typeof e.code === 'string' && ERROR_CODES.includes(/** @type {ErrorCode} */ (e.code))
+    ? /** @type {ErrorCode} */ (e.code)
+    : fallback;
+  const message = typeof e.message === 'string' ? e.message : String(error);
+  return { name: code, code, message, stack: typeof e.stack === 'string' ? e.stack : undefined };
+}
+
+/**
+ * @param {WireError} wire
+ * @returns {FaceEmbedError}
+ */
+export function fromWire(wire) {
+  const error = new FaceEmbedError(wire.code, wire.message);
+  if (wire.stack) error.stack = wire.stack;
+  return error;
+}
+
+/**
+ * What the page sends to a worker.
+ * @typedef {{type: 'init', id: number, options: WorkerInit}
+ *   | {type: 'embed', id: number, input: WorkerInput}
+ *   | {type: 'stats', id: number}
+ *   | {type: 'crash'} | {type: 'hang', ms: number}} ToWorker
+ */
+
+/**
+ * @typedef {object} WorkerInit
+ * @property {string} bindingsUrl URL of the wasm-bindgen JS module (pkg/facenet_wasm.js)
+ * @property {string} wasmUrl URL of the .wasm file
+ * @property {string} modelUrl URL of the ONNX file
+ * @property {string} [manifestUrl] URL of the model's manifest JSON
+ * @property {object} [manifest] the manifest itself, instead of manifestUrl
+ * @property {string} [model] model name, e.g. 'facenet' or 'facenet512'
+ * @property {boolean} [cache] keep the model in the Cache API (default true)
+ */
+
+/**
+ * An input as it crosses to the worker; every kind is structured-cloneable, so the page keeps
+ * it for a retry.
+ * @typedef {{kind: 'blob', blob: Blob}
+ *   | {kind: 'bitmap', bitmap: ImageBitmap}
+ *   | {kind: 'imagedata', imageData: ImageData}
+ *   | {kind: 'url', url: string, headers: Record<string, string>}
+ *   | {kind: 'test', action: 'crash' | 'hang'}} WorkerInput
+ */
+
+/**
+ * Download and load stages, as transformers.js reports them.
+ * @typedef {object} Progress
+ * @property {'initiate'|'download'|'progress'|'done'|'compile'|'plan'|'ready'} status
+ * @property {string} [file] the URL concerned
+ * @property {number} [loaded] bytes so far
+ * @property {number} [total] bytes in all, known up front from the manifest
+ * @property {boolean} [fromCache] the model came from the Cache API
+ * @property {number} [worker] which worker of the pool reports it
+ */
+
+/**
+ * What a worker answers.
+ * @typedef {{type: 'progress', id: number, progress: Progress}
+ *   | {type: 'result', id: number, ok: true, value: any}
+ *   | {type: 'result', id: number, ok: false, error: WireError, fatal: boolean}} FromWorker
+ */

@@ -1,0 +1,289 @@
+// Module worker: loads the wasm module and the model once, then embeds on request.
+// Everything here runs off the page's thread; a trap in wasm poisons only this worker, which
+// says so (`fatal`) and is replaced by the client.
+
+import { CACHE_NAME, FaceEmbedError, describeBytes, toWire } from './protocol.js';
+
+/** @typedef {import('./protocol.js').ToWorker} ToWorker */
+/** @typedef {import('./protocol.js').WorkerInit} WorkerInit */
+/** @typedef {import('./protocol.js').WorkerInput} WorkerInput */
+/** @typedef {import('./protocol.js').Progress} Progress */
+
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
+/** @type {any} the FaceNetModel from the wasm module */
+let model = null;
+/** @type {WebAssembly.Memory | null} */
+let memory = null;
+/** @type {{modelName: string, modelVersion: string, dimension: number} | null} */
+let info = null;
+
+const scope = /** @type {DedicatedWorkerGlobalScope} */ (/** @type {unknown} */ (self));
+
+/** @param {MessageEvent<ToWorker>} event */
+scope.onmessage = (event) => {
+  const msg = event.data;
+  switch (msg.type) {
+    case 'init': answer(msg.id, () => load(msg.id, msg.options)); break;
+    case 'embed': answer(msg.id, () => embed(msg.input)); break;
+    case 'stats': answer(msg.id, async () => stats()); break;
+    // Test hooks: a real uncaught error and a real busy loop, to prove the client replaces a
+    // crashed or hung worker. They do nothing a page could not do by sending bad work.
+    case 'crash': crash(); break;
+    case 'hang': hang(msg.ms); break;
+  }
+};
+
+function crash() {
+  setTimeout(() => { throw new Error('worker crash requested (test hook)'); });
+}
+
+/** @param {number} ms */
+function hang(ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* busy, as a runaway computation would be */ }
+}
+
+/**
+ * @param {number} id
+ * @param {() => Promise<any>} work
+ */
+async function answer(id, work) {
+  try {
+    const value = await work();
+    const transfer = value && value.embedding instanceof Float32Array ? [value.embedding.buffer] : [];
+    scope.postMessage({ type: 'result', id, ok: true, value }, transfer);
+  } catch (error) {
+    // A trap (panic, out of memory) leaves the wasm instance unusable: this worker must go.
+    const fatal = error instanceof WebAssembly.RuntimeError;
+    scope.postMessage({ type: 'result', id, ok: false, error: toWire(error, fatal ? 'WorkerCrashed' : 'InferenceError'), fatal });
+  }
+}
+
+/**
+ * @param {number} id
+ * @param {Progress} progress
+ */
+function report(id, progress) {
+  scope.postMessage({ type: 'progress', id, progress });
+}
+
+/**
+ * @param {Response} response
+ * @param {Uint8Array} bytes
+ */
+function whatArrived(response, bytes) {
+  return `HTTP ${response.status}, content-type ${response.headers.get('content-type') ?? 'none'}, ${describeBytes(bytes)}`;
+}
+
+/** @param {ArrayBuffer | Uint8Array} bytes */
+async function sha256Hex(bytes) {
+  const digest = await crypto.subtle.digest('SHA-256', /** @type {BufferSource} */ (bytes));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Fetches a URL as bytes, with progress when `onBytes` is given.
+ * @param {string} url
+ * @param {number} [expectedSize]
+ * @param {(loaded: number, total: number) => void} [onBytes]
+ */
+async function fetchBytes(url, expectedSize, onBytes) {
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    throw new FaceEmbedError('ModelLoadError', `cannot fetch ${url}: ${error}`);
+  }
+  const total = expectedSize || Number(response.headers.get('content-length')) || 0;
+  if (!response.body || !onBytes) {
+    return { response, bytes: new Uint8Array(await response.arrayBuffer()) };
+  }
+  // One buffer of the announced size, filled chunk by chunk: no 2× peak from concatenating.
+  let bytes = new Uint8Array(total || 1 << 20);
+  let loaded = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (loaded + value.length > bytes.length) {
+      const grown = new Uint8Array(Math.max(bytes.length * 2, loaded + value.length));
+      grown.set(bytes.subarray(0, loaded));
+      bytes = grown;
+    }
+    bytes.set(value, loaded);
+    loaded += value.length;
+    onBytes(loaded, total);
+  }
+  return { response, bytes: bytes.subarray(0, loaded) };
+}
+
+/**
+ * The model's bytes: from the Cache API when an entry with the right hash is there, otherwise
+ * downloaded, checked and stored. A corrupt or truncated entry is dropped and fetched again.
+ * @param {number} id
+ * @param {string} url
+ * @param {{sha256?: string, size?: number}} manifest
+ * @param {boolean} useCache
+ */
+async function modelBytes(id, url, manifest, useCache) {
+  const expected = manifest.sha256?.toLowerCase();
+  const key = new URL(url, location.href);
+  if (expected) key.searchParams.set('sha256', expected);
+  /** @type {Cache | null} */
+  let cache = null;
+  if (useCache && expected && typeof caches !== 'undefined') {
+    try {
+      cache = await caches.open(CACHE_NAME);
+      const hit = await cache.match(key.href);
+      if (hit) {
+        const bytes = new Uint8Array(await hit.arrayBuffer());
+        if ((await sha256Hex(bytes)) === expected) {
+          report(id, { status: 'done', file: url, loaded: bytes.length, total: bytes.length, fromCache: true });
+          return { bytes, verified: true, fromCache: true };
+        }
+        console.warn(`facenet-wasm: cached model for ${url} failed its sha256 check; fetching it again`);
+        await cache.delete(key.href);
+      }
+    } catch (error) {
+      console.warn('facenet-wasm: the Cache API failed; the model will be downloaded', error);
+      cache = null;
+    }
+  }
+  report(id, { status: 'download', file: url, loaded: 0, total: manifest.size ?? 0 });
+  const { response, bytes } = await fetchBytes(url, manifest.size, (loaded, total) =>
+    report(id, { status: 'progress', file: url, loaded, total }));
+  if (!response.ok || bytes[0] === 0x3c /* '<' */ || bytes[0] === 0x7b /* '{' */) {
+    throw new FaceEmbedError('ModelLoadError', `${url} did not return an ONNX model: ${whatArrived(response, bytes)}`);
+  }
+  let verified = false;
+  if (expected) {
+    const actual = await sha256Hex(bytes);
+    if (actual !== expected) {
+      throw new FaceEmbedError('ModelLoadError',
+        `${url} returned a model with sha256 ${actual}, expected ${expected} (${whatArrived(response, bytes)}); ` +
+        'the download was truncated or the server has another version');
+    }
+    verified = true;
+    if (cache) {
+      try {
+        await cache.put(key.href, new Response(bytes, { headers: { 'content-type': 'application/octet-stream' } }));
+      } catch (error) {
+        console.warn('facenet-wasm: could not store the model in the Cache API', error);
+      }
+    }
+  }
+  report(id, { status: 'done', file: url, loaded: bytes.length, total: bytes.length, fromCache: false });
+  return { bytes, verified, fromCache: false };
+}
+
+/**
+ * @param {number} id
+ * @param {WorkerInit} options
+ */
+async function load(id, options) {
+  const start = performance.now();
+  report(id, { status: 'initiate', file: options.modelUrl });
+  let manifest = options.manifest;
+  if (!manifest && options.manifestUrl) {
+    const { response, bytes } = await fetchBytes(options.manifestUrl);
+    try {
+      if (!response.ok) throw new Error('not OK');
+      manifest = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      throw new FaceEmbedError('ModelLoadError', `${options.manifestUrl} did not return a model manifest: ${whatArrived(response, bytes)}`);
+    }
+  }
+  const m = /** @type {{sha256?: string, size?: number, outputs?: {model: string}[]}} */ (manifest ?? {});
+  const names = (m.outputs ?? []).map((o) => o.model);
+  if (options.model && names.length && !names.includes(options.model)) {
+    // Before downloading 47 MB for nothing.
+    throw new FaceEmbedError('UnknownModel', `unknown model ${JSON.stringify(options.model)}; this model file offers: ${names.join(', ')}`);
+  }
+
+  const { response: wasmResponse, bytes: wasmBytes } = await fetchBytes(options.wasmUrl);
+  if (!wasmResponse.ok || !WASM_MAGIC.every((b, i) => wasmBytes[i] === b)) {
+    throw new FaceEmbedError('ModelLoadError',
+      `${options.wasmUrl} did not return a WebAssembly module (expected magic 00 61 73 6d): ${whatArrived(wasmResponse, wasmBytes)}`);
+  }
+  report(id, { status: 'compile', file: options.wasmUrl });
+  const compileStart = performance.now();
+  const module = await WebAssembly.compile(wasmBytes);
+  const bindings = await import(options.bindingsUrl);
+  const exports = await bindings.default({ module_or_path: module });
+  memory = exports.memory;
+  const compileMs = performance.now() - compileStart;
+
+  const downloadStart = performance.now();
+  const { bytes, verified, fromCache } = await modelBytes(id, options.modelUrl, m, options.cache !== false);
+  const modelMs = performance.now() - downloadStart;
+
+  report(id, { status: 'plan', file: options.modelUrl });
+  const planStart = performance.now();
+  model = new bindings.FaceNetModel(bytes, { model: options.model, manifest, verifyHash: !verified });
+  const planMs = performance.now() - planStart;
+  info = { modelName: model.modelName, modelVersion: model.modelVersion, dimension: model.dimension };
+  report(id, { status: 'ready', file: options.modelUrl, fromCache });
+  return { ...info, fromCache, timings: { compileMs, modelMs, planMs, totalMs: performance.now() - start } };
+}
+
+/**
+ * @param {WorkerInput} input
+ */
+async function embed(input) {
+  if (!model || !info) throw new FaceEmbedError('ModelLoadError', 'the model is not loaded');
+  const start = performance.now();
+  /** @type {Float32Array} */
+  let embedding;
+  switch (input.kind) {
+    case 'blob':
+      embedding = model.embedImage(new Uint8Array(await input.blob.arrayBuffer()));
+      break;
+    case 'url':
+      embedding = model.embedImage(await fetchInput(input.url, input.headers));
+      break;
+    case 'imagedata':
+      embedding = model.embedRgba(input.imageData.data, input.imageData.width, input.imageData.height);
+      break;
+    case 'bitmap': {
+      const { width, height } = input.bitmap;
+      const canvas = new OffscreenCanvas(width, height);
+      const context = /** @type {OffscreenCanvasRenderingContext2D} */ (canvas.getContext('2d'));
+      context.drawImage(input.bitmap, 0, 0);
+      embedding = model.embedRgba(context.getImageData(0, 0, width, height).data, width, height);
+      break;
+    }
+    case 'test': // test hooks, as requests: never answered
+      if (input.action === 'crash') crash();
+      else hang(60000);
+      return new Promise(() => {});
+    default:
+      throw new FaceEmbedError('InvalidInput', `unknown input kind ${JSON.stringify(/** @type {any} */ (input).kind)}`);
+  }
+  return { embedding, dimension: info.dimension, model: info.modelName, modelVersion: info.modelVersion, elapsedMs: performance.now() - start };
+}
+
+/**
+ * A crop on the backend, fetched with the user's token.
+ * @param {string} url
+ * @param {Record<string, string>} headers
+ */
+async function fetchInput(url, headers) {
+  let response;
+  try {
+    response = await fetch(url, { headers });
+  } catch (error) {
+    throw new FaceEmbedError('FetchError', `GET ${url} failed: ${error}`);
+  }
+  if (response.status === 401 || response.status === 403) {
+    throw new FaceEmbedError('Unauthorized', `GET ${url}: HTTP ${response.status}; check the token`);
+  }
+  if (response.status === 404) throw new FaceEmbedError('CropNotFound', `GET ${url}: HTTP 404`);
+  if (!response.ok) throw new FaceEmbedError('FetchError', `GET ${url}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+function stats() {
+  const perf = /** @type {{memory?: {usedJSHeapSize: number}}} */ (/** @type {unknown} */ (performance));
+  return { wasmMemoryBytes: memory ? memory.buffer.byteLength : 0, jsHeapBytes: perf.memory?.usedJSHeapSize ?? null };
+}

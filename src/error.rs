@@ -35,15 +35,24 @@ pub enum ErrorCode {
     Cancelled,
     /// The backend has no face crop with that id (HTTP).
     CropNotFound,
+    /// The backend has no session or person with that id (HTTP).
+    NotFound,
+    /// The request body or its parameters are malformed (HTTP).
+    InvalidRequest,
+    /// The crop already has a different vector for this model; post with `force_regenerate`
+    /// to replace it (HTTP).
+    EmbeddingExists,
     /// A posted embedding failed validation: dimension, finiteness, norm, model or version (HTTP).
     InvalidEmbedding,
     /// Missing or wrong bearer token (HTTP).
     Unauthorized,
+    /// The backend failed; the details are in its log, not in the answer (HTTP).
+    InternalError,
 }
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::DecodeError,
         ErrorCode::UnsupportedFormat,
         ErrorCode::ImageTooLarge,
@@ -57,8 +66,12 @@ impl ErrorCode {
         ErrorCode::Timeout,
         ErrorCode::Cancelled,
         ErrorCode::CropNotFound,
+        ErrorCode::NotFound,
+        ErrorCode::InvalidRequest,
+        ErrorCode::EmbeddingExists,
         ErrorCode::InvalidEmbedding,
         ErrorCode::Unauthorized,
+        ErrorCode::InternalError,
     ];
 
     /// The code as it appears on the wire, e.g. `"DecodeError"`.
@@ -77,8 +90,12 @@ impl ErrorCode {
             ErrorCode::Timeout => "Timeout",
             ErrorCode::Cancelled => "Cancelled",
             ErrorCode::CropNotFound => "CropNotFound",
+            ErrorCode::NotFound => "NotFound",
+            ErrorCode::InvalidRequest => "InvalidRequest",
+            ErrorCode::EmbeddingExists => "EmbeddingExists",
             ErrorCode::InvalidEmbedding => "InvalidEmbedding",
             ErrorCode::Unauthorized => "Unauthorized",
+            ErrorCode::InternalError => "InternalError",
         }
     }
 }

@@ -5,14 +5,16 @@
  * Stable error codes, the same list as the Rust core's `ErrorCode` and the HTTP `error_type`.
  * @typedef {'DecodeError'|'UnsupportedFormat'|'ImageTooLarge'|'ImageTooSmall'|'InvalidInput'|
  *   'ModelLoadError'|'UnknownModel'|'InferenceError'|'FetchError'|'WorkerCrashed'|'Timeout'|
- *   'Cancelled'|'CropNotFound'|'InvalidEmbedding'|'Unauthorized'} ErrorCode
+ *   'Cancelled'|'CropNotFound'|'NotFound'|'InvalidRequest'|'EmbeddingExists'|'InvalidEmbedding'|
+ *   'Unauthorized'|'InternalError'} ErrorCode
  */
 
 /** @type {readonly ErrorCode[]} */
 export const ERROR_CODES = Object.freeze([
   'DecodeError', 'UnsupportedFormat', 'ImageTooLarge', 'ImageTooSmall', 'InvalidInput',
   'ModelLoadError', 'UnknownModel', 'InferenceError', 'FetchError', 'WorkerCrashed', 'Timeout',
-  'Cancelled', 'CropNotFound', 'InvalidEmbedding', 'Unauthorized',
+  'Cancelled', 'CropNotFound', 'NotFound', 'InvalidRequest', 'EmbeddingExists', 'InvalidEmbedding',
+  'Unauthorized', 'InternalError',
 ]);
 
 /** The Cache API cache holding model files, keyed by URL and sha256. */

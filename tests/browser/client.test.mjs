@@ -205,3 +205,12 @@ test('works without cross-origin isolation under a CSP allowing only self and wa
   assert.deepEqual(result, { ok: true, dimension: 128, model: 'facenet', crossOriginIsolated: false });
   assert.deepEqual(violations, []);
 });
+
+test('the client and the Rust core share one list of error codes', async () => {
+  const lists = await inPage(async (fe) => {
+    const wasm = await import('/pkg/facenet_wasm.js');
+    await wasm.default({ module_or_path: '/pkg/facenet_wasm_bg.wasm' });
+    return { js: [...fe.ERROR_CODES], rust: wasm.errorCodes() };
+  });
+  assert.deepEqual(lists.js, lists.rust);
+});

@@ -1,0 +1,91 @@
+//! SQLite storage: schema migrations and the queries the API needs.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+
+/// Each entry moves the schema one version up; `PRAGMA user_version` says how far a file is.
+const MIGRATIONS: &[&str] = &[
+    // 1: sessions, people, crops (the image bytes live in the database), one vector per crop and model
+    "CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (datetime('now'))
+     );
+     CREATE TABLE people (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL DEFAULT (datetime('now'))
+     );
+     CREATE TABLE face_crops (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions(id),
+        filename TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        image BLOB NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        person_id INTEGER REFERENCES people(id),
+        created_at TEXT NOT NULL DEFAULT (datetime('now'))
+     );
+     CREATE INDEX face_crops_session ON face_crops(session_id);
+     CREATE TABLE embeddings (
+        crop_id INTEGER NOT NULL REFERENCES face_crops(id) ON DELETE CASCADE,
+        model_name TEXT NOT NULL,
+        model_version TEXT NOT NULL,
+        dimension INTEGER NOT NULL,
+        vector BLOB NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (datetime('now')),
+        PRIMARY KEY (crop_id, model_name)
+     );",
+];
+
+/// Opens (creating) `dir/facenet.sqlite3` and brings its schema up to date.
+pub(crate) fn open(dir: &Path) -> rusqlite::Result<Connection> {
+    std::fs::create_dir_all(dir).map_err(|e| rusqlite::Error::InvalidPath(format!("{}: {e}", dir.display()).into()))?;
+    let conn = Connection::open(dir.join("facenet.sqlite3"))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+        conn.execute_batch(&format!("BEGIN; {migration}; PRAGMA user_version = {}; COMMIT;", i + 1))?;
+    }
+    Ok(conn)
+}
+
+/// f32 vector ↔ little-endian bytes, as stored.
+pub(crate) fn vector_to_blob(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Little-endian bytes → f32 vector.
+pub(crate) fn blob_to_vector(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+/// A stored vector of one crop.
+pub(crate) struct StoredVector {
+    pub(crate) crop_id: i64,
+    pub(crate) person_id: Option<i64>,
+    pub(crate) vector: Vec<f32>,
+}
+
+/// Vectors of `model` for the crops of one session (`Some`) or of every enrolled crop (`None`).
+pub(crate) fn vectors(conn: &Connection, model: &str, session: Option<i64>) -> rusqlite::Result<Vec<StoredVector>> {
+    let sql = "SELECT c.id, c.person_id, e.vector FROM face_crops c JOIN embeddings e ON e.crop_id = c.id
+               WHERE e.model_name = ?1 AND (CASE WHEN ?2 IS NULL THEN c.person_id IS NOT NULL ELSE c.session_id = ?2 END)
+               ORDER BY c.id";
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(params![model, session], |row| {
+        Ok(StoredVector { crop_id: row.get(0)?, person_id: row.get(1)?, vector: blob_to_vector(&row.get::<_, Vec<u8>>(2)?) })
+    })?;
+    rows.collect()
+}
+
+/// The stored vector of one crop and model, if any.
+pub(crate) fn vector_of(conn: &Connection, crop: i64, model: &str) -> rusqlite::Result<Option<Vec<f32>>> {
+    conn.query_row("SELECT vector FROM embeddings WHERE crop_id = ?1 AND model_name = ?2", params![crop, model], |row| {
+        row.get::<_, Vec<u8>>(0)
+    })
+    .optional()
+    .map(|b| b.map(|b| blob_to_vector(&b)))
+}

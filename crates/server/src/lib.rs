@@ -1,0 +1,86 @@
+//! facenet-server: the reference backend of facenet-wasm.
+//!
+//! Serves the session page (`www/`, `pkg/`, `models/`) and the HTTP API of DESIGN.md over a
+//! SQLite file. Browsers compute the vectors; this server only validates and stores them, then
+//! assigns crops to enrolled people and clusters the rest. Nothing here runs a model.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let state = facenet_server::AppState::open("data".as_ref(), "secret-token", "/path/to/facenet-wasm".as_ref())?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! axum::serve(listener, facenet_server::app(state)).await?;
+//! # Ok(()) }
+//! ```
+
+mod api;
+pub mod cluster;
+mod db;
+mod error;
+mod statics;
+
+pub use error::AppError;
+
+use axum::Router;
+use facenet_wasm::Manifest;
+use rusqlite::Connection;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Shared by every request: the database, the token, and what the served model is.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The fields behind [`AppState`].
+pub struct Inner {
+    db: Mutex<Connection>,
+    /// The bearer token every `/api` request must carry.
+    pub token: String,
+    /// First 12 hex digits of the served model's sha256; posted vectors must carry it.
+    pub model_version: String,
+    /// Model name → vector length, from the served manifest.
+    pub dimensions: HashMap<String, usize>,
+    /// The checkout whose `www/`, `pkg/` and `models/` are served.
+    pub root: PathBuf,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Opens (creating and migrating) `data_dir/facenet.sqlite3`; reads `root/models/facenet.json`.
+    pub fn open(data_dir: &Path, token: &str, root: &Path) -> Result<AppState, Box<dyn std::error::Error>> {
+        let manifest_path = root.join("models/facenet.json");
+        let manifest = Manifest::from_json(
+            &std::fs::read_to_string(&manifest_path).map_err(|e| format!("{}: {e}", manifest_path.display()))?,
+        )?;
+        let sha = manifest.sha256.clone().ok_or("models/facenet.json has no sha256")?;
+        let dimensions = manifest.outputs.iter().filter_map(|o| Some((o.model.clone(), o.dimension?))).collect();
+        Ok(AppState(Arc::new(Inner {
+            db: Mutex::new(db::open(data_dir)?),
+            token: token.to_string(),
+            model_version: sha[..12].to_string(),
+            dimensions,
+            root: root.to_path_buf(),
+        })))
+    }
+
+    /// The database connection. A panic while it was held poisons the lock; the data is
+    /// still consistent (every write is one statement or a transaction), so go on.
+    pub(crate) fn db(&self) -> MutexGuard<'_, Connection> {
+        self.0.db.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The whole application: static files and `/api/attendance/…`.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .nest("/api/attendance", api::routes(state.clone()))
+        .merge(statics::routes(&state))
+        .layer(axum::extract::DefaultBodyLimit::max(16 << 20))
+        .with_state(state)
+}

@@ -1,0 +1,47 @@
+//! The page and its files: content types, gzip, cache headers, COOP/COEP.
+
+use crate::AppState;
+use axum::http::{header, HeaderValue};
+use axum::response::Redirect;
+use axum::routing::get;
+use axum::Router;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+use tower_http::compression::CompressionLayer;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// `/` → the session page; `/www`, `/pkg`, `/models`, `/tests/faces` (sample crops) as files;
+/// the model also under its hashed name `/models/facenet.<version>.onnx`, cacheable for a year.
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
+    let root = &state.root;
+    let no_cache = SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let immutable = SetResponseHeaderLayer::overriding(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    let models = Router::new()
+        .route_service(
+            &format!("/facenet.{}.onnx", state.model_version),
+            tower::ServiceBuilder::new().layer(immutable).service(ServeFile::new(root.join("models/facenet.onnx"))),
+        )
+        .fallback_service(ServeDir::new(root.join("models")));
+    // The model's f16 weights barely compress, and gzipping 47 MB per download costs seconds of CPU.
+    let compress = DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream"));
+    Router::new()
+        .route("/", get(|| async { Redirect::temporary("/www/index.html") }))
+        .nest_service("/www", ServeDir::new(root.join("www")))
+        .nest_service("/pkg", ServeDir::new(root.join("pkg")))
+        .nest_service("/tests/faces", ServeDir::new(root.join("tests/faces")))
+        .nest("/models", models)
+        .layer(no_cache)
+        .layer(CompressionLayer::new().compress_when(compress))
+        // Cross-origin isolation, so workers may use threads where a build has them.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::HeaderName::from_static("cross-origin-embedder-policy"),
+            HeaderValue::from_static("require-corp"),
+        ))
+}

@@ -1,0 +1,104 @@
+// The main job end to end: facenet-server (real SQLite file) + the session page in headless
+// Chromium. Upload real crops, click "Generate embeddings", and check the stored vectors
+// against the native CLI's; enroll, assign and cluster; restart the server and keep every row.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './server.mjs';
+import { launch, openPage } from './harness.mjs';
+import { FACES, cliVectors, cosine } from './common.mjs';
+
+const TOKEN = 'e2e-token';
+const CROPS = Number(process.env.FACENET_E2E_CROPS ?? FACES.length);
+const target = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target');
+const dataDir = mkdtempSync(join(tmpdir(), 'facenet-e2e-'));
+
+/** Starts facenet-server on a free port; resolves with its URL once it listens. */
+function startServer() {
+  const child = spawn(join(target, 'release/facenet-server'), ['--port', '0', '--data-dir', dataDir, '--token', TOKEN, '--root', ROOT]);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/(http:\/\/[\d.:]+)\/#token=/);
+      if (m) resolve({ url: m[1], child });
+    });
+    child.stderr.on('data', (chunk) => process.stderr.write(chunk));
+    child.on('exit', (code) => reject(new Error(`facenet-server exited with ${code}: ${out}`)));
+  });
+}
+
+/** Rows of the database file, read by Python's sqlite3 (a reader independent of the server). */
+function rows(sql) {
+  const script = 'import json, sqlite3, struct, sys\n'
+    + 'db = sqlite3.connect(sys.argv[1])\n'
+    + 'out = [[list(struct.unpack(f"<{len(v)//4}f", v)) if isinstance(v, bytes) else v for v in row] for row in db.execute(sys.argv[2])]\n'
+    + 'print(json.dumps(out))';
+  return JSON.parse(execFileSync('python3', ['-c', script, join(dataDir, 'facenet.sqlite3'), sql]).toString());
+}
+
+let server = await startServer();
+const browser = await launch();
+after(async () => { server.child.kill(); await browser.close(); rmSync(dataDir, { recursive: true, force: true }); });
+
+test(`the session page embeds ${CROPS} real crops in the browser and the server stores the native CLI's vectors`, { timeout: 15 * 60 * 1000 }, async () => {
+  const page = await openPage(browser.context, `${server.url}/#token=${TOKEN}`);
+  // Keyboard only: type a session name and press Enter.
+  await page.locator('#session-name').fill('Monday 9:00');
+  await page.locator('#session-name').press('Enter');
+  await page.locator('#crops-section').waitFor({ state: 'visible' });
+  const files = Array.from({ length: CROPS }, (_, i) => join(ROOT, 'tests/faces', FACES[i % FACES.length]));
+  await page.locator('#files').setInputFiles(files);
+  await page.locator(`.crop >> nth=${CROPS - 1}`).waitFor();
+  assert.equal(await page.locator('.crop').count(), CROPS);
+
+  const start = Date.now();
+  await page.locator('#generate').click();
+  await page.waitForFunction((n) => document.querySelectorAll('.badge[data-status="uploaded"]').length === n, CROPS, { timeout: 10 * 60 * 1000 });
+  const seconds = (Date.now() - start) / 1000;
+  console.log(`"Generate embeddings" → all ${CROPS} uploaded: ${seconds.toFixed(1)} s (including the first model download); ${await page.locator('#model-status').textContent()}`);
+  assert.match(await page.locator('#progress-text').textContent(), new RegExp(`${CROPS} / ${CROPS}`));
+
+  const stored = rows('SELECT c.filename, e.model_name, e.dimension, e.vector FROM face_crops c JOIN embeddings e ON e.crop_id = c.id ORDER BY c.id');
+  assert.equal(stored.length, CROPS);
+  const native = cliVectors(FACES);
+  for (const [filename, model, dimension, vector] of stored) {
+    assert.equal(model, 'facenet');
+    assert.equal(dimension, 128);
+    const c = cosine(vector, native[FACES.indexOf(filename)]);
+    assert.ok(c >= 0.9999, `${filename}: cosine ${c}`);
+  }
+
+  // Enroll the first crop (s1a) as Ana, then assign and cluster.
+  const first = page.locator('.crop').first();
+  await first.locator('input').fill('Ana');
+  await first.locator('input').press('Enter');
+  await page.locator('.crop', { hasText: 'enrolled: Ana' }).first().waitFor();
+  await page.locator('#assign').click();
+  await page.locator('#results-section').waitFor({ state: 'visible' });
+  const ana = await page.locator('.group.person h3').first().textContent();
+  const clusters = await page.locator('.group.cluster').count();
+  assert.match(ana, /^Ana \(\d+\)$/);
+  // s1a and s1a-shifted (and repeats of them) are Ana; the other 13 people stay in their own clusters.
+  assert.equal(clusters, 13);
+  await page.screenshot({ path: join(target, 'session-page.png'), fullPage: true });
+  console.log(`screenshot: ${join(target, 'session-page.png')}; ${ana}, ${clusters} clusters of unknown people`);
+  await page.close();
+});
+
+test('a restarted server keeps every row', async () => {
+  const before = rows('SELECT (SELECT COUNT(*) FROM sessions), (SELECT COUNT(*) FROM face_crops), (SELECT COUNT(*) FROM embeddings), (SELECT COUNT(*) FROM people)');
+  server.child.kill();
+  await new Promise((resolve) => server.child.on('exit', resolve));
+  server = await startServer();
+  const response = await fetch(`${server.url}/api/attendance/sessions/`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const sessions = await response.json();
+  assert.deepEqual(sessions.map((s) => [s.name, s.crops]), [['Monday 9:00', CROPS]]);
+  const crops = await (await fetch(`${server.url}/api/attendance/sessions/${sessions[0].id}/face-crops/`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
+  assert.equal(crops.filter((c) => c.embeddings.includes('facenet')).length, CROPS);
+  assert.deepEqual(rows('SELECT (SELECT COUNT(*) FROM sessions), (SELECT COUNT(*) FROM face_crops), (SELECT COUNT(*) FROM embeddings), (SELECT COUNT(*) FROM people)'), before);
+  console.log(`rows after restart: sessions, crops, embeddings, people = ${before[0].join(', ')}`);
+});

@@ -30,7 +30,11 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
 }
 
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, AppError> {
-    let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
     match given {
         Some(token) if constant_time_eq(token.as_bytes(), state.token.as_bytes()) => Ok(next.run(request).await),
         _ => Err(AppError::Unauthorized),
@@ -134,7 +138,8 @@ async fn crop_image(State(state): State<AppState>, Path(id): Path<i64>) -> Resul
         .query_row("SELECT content_type, image FROM face_crops WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (content_type, bytes) = found.ok_or(AppError::CropNotFound(id))?;
-    Ok(([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "private, max-age=3600".into())], bytes).into_response())
+    Ok(([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "private, max-age=3600".into())], bytes)
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -180,10 +185,13 @@ fn validate(state: &AppState, model: &str, version: Option<&str>, v: &[f64]) -> 
 fn store(state: &AppState, crop: i64, post: &EmbeddingPost, version: Option<&str>) -> Result<Value, AppError> {
     let vector = validate(state, &post.model_name, version, &post.embedding)?;
     let db = state.db();
-    let exists: Option<i64> = db.query_row("SELECT id FROM face_crops WHERE id = ?1", [crop], |r| r.get(0)).optional()?;
+    let exists: Option<i64> =
+        db.query_row("SELECT id FROM face_crops WHERE id = ?1", [crop], |r| r.get(0)).optional()?;
     exists.ok_or(AppError::CropNotFound(crop))?;
     let message = match db::vector_of(&db, crop, &post.model_name)? {
-        Some(old) if old.iter().zip(&vector).all(|(a, b)| (a - b).abs() <= 1e-6) => "embedding already stored (unchanged)",
+        Some(old) if old.iter().zip(&vector).all(|(a, b)| (a - b).abs() <= 1e-6) => {
+            "embedding already stored (unchanged)"
+        }
         Some(_) if !post.force_regenerate => return Err(AppError::EmbeddingExists(crop, post.model_name.clone())),
         old => {
             db.execute(
@@ -192,14 +200,22 @@ fn store(state: &AppState, crop: i64, post: &EmbeddingPost, version: Option<&str
                  dimension = excluded.dimension, vector = excluded.vector, created_at = datetime('now')",
                 params![crop, post.model_name, state.model_version, vector.len(), vector_to_blob(&vector)],
             )?;
-            if old.is_some() { "embedding replaced" } else { "embedding stored" }
+            if old.is_some() {
+                "embedding replaced"
+            } else {
+                "embedding stored"
+            }
         }
     };
     Ok(json!({"status": "success", "crop_id": crop, "embedding_model": post.model_name,
               "embedding_dimension": vector.len(), "message": message}))
 }
 
-async fn post_embedding(State(state): State<AppState>, Path(crop): Path<i64>, body: Bytes) -> Result<Json<Value>, AppError> {
+async fn post_embedding(
+    State(state): State<AppState>,
+    Path(crop): Path<i64>,
+    body: Bytes,
+) -> Result<Json<Value>, AppError> {
     let post: EmbeddingPost = parse(&body)?;
     store(&state, crop, &post, post.model_version.as_deref()).map(Json)
 }
@@ -280,7 +296,9 @@ async fn list_people(State(state): State<AppState>) -> Result<Json<Value>, AppEr
     let mut stmt = db.prepare(
         "SELECT p.id, p.name, COUNT(c.id) FROM people p LEFT JOIN face_crops c ON c.person_id = p.id GROUP BY p.id ORDER BY p.name",
     )?;
-    let rows = stmt.query_map([], |r| Ok(json!({"id": r.get::<_, i64>(0)?, "name": r.get::<_, String>(1)?, "crops": r.get::<_, i64>(2)?})))?;
+    let rows = stmt.query_map([], |r| {
+        Ok(json!({"id": r.get::<_, i64>(0)?, "name": r.get::<_, String>(1)?, "crops": r.get::<_, i64>(2)?}))
+    })?;
     Ok(Json(Value::Array(rows.collect::<Result<_, _>>()?)))
 }
 

@@ -9,10 +9,7 @@ pub const DEFAULT_THRESHOLD: f32 = 0.35;
 /// The nearest enrolled person of `vector`: (person id, distance to that person's nearest
 /// enrolled crop), or `None` when nobody is enrolled.
 pub fn nearest_person(vector: &[f32], enrolled: &[(i64, Vec<f32>)]) -> Option<(i64, f32)> {
-    enrolled
-        .iter()
-        .map(|(person, v)| (*person, 1.0 - cosine(vector, v)))
-        .min_by(|a, b| a.1.total_cmp(&b.1))
+    enrolled.iter().map(|(person, v)| (*person, 1.0 - cosine(vector, v))).min_by(|a, b| a.1.total_cmp(&b.1))
 }
 
 /// Average-linkage agglomerative clustering: merges the two closest clusters while their mean
@@ -42,8 +39,7 @@ pub fn cluster(vectors: &[Vec<f32>], threshold: f32) -> Vec<Vec<usize>> {
                 }
             }
         }
-        let Some((a, b, dist)) = best.filter(|(_, _, dist)| *dist <= threshold) else { break };
-        let _ = dist;
+        let Some((a, b, _)) = best.filter(|(_, _, dist)| *dist <= threshold) else { break };
         let (na, nb) = (members[a].as_ref().map_or(0, Vec::len) as f32, members[b].as_ref().map_or(0, Vec::len) as f32);
         for c in 0..n {
             if c != a && c != b && members[c].is_some() {

@@ -76,16 +76,22 @@ pub(crate) fn vectors(conn: &Connection, model: &str, session: Option<i64>) -> r
                ORDER BY c.id";
     let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map(params![model, session], |row| {
-        Ok(StoredVector { crop_id: row.get(0)?, person_id: row.get(1)?, vector: blob_to_vector(&row.get::<_, Vec<u8>>(2)?) })
+        Ok(StoredVector {
+            crop_id: row.get(0)?,
+            person_id: row.get(1)?,
+            vector: blob_to_vector(&row.get::<_, Vec<u8>>(2)?),
+        })
     })?;
     rows.collect()
 }
 
 /// The stored vector of one crop and model, if any.
 pub(crate) fn vector_of(conn: &Connection, crop: i64, model: &str) -> rusqlite::Result<Option<Vec<f32>>> {
-    conn.query_row("SELECT vector FROM embeddings WHERE crop_id = ?1 AND model_name = ?2", params![crop, model], |row| {
-        row.get::<_, Vec<u8>>(0)
-    })
+    conn.query_row(
+        "SELECT vector FROM embeddings WHERE crop_id = ?1 AND model_name = ?2",
+        params![crop, model],
+        |row| row.get::<_, Vec<u8>>(0),
+    )
     .optional()
     .map(|b| b.map(|b| blob_to_vector(&b)))
 }

@@ -36,7 +36,10 @@ async fn main() -> std::process::ExitCode {
     let token = args.token.clone().unwrap_or_else(random_token);
     let root = args.root.canonicalize().unwrap_or(args.root.clone());
     if !root.join("pkg/facenet_wasm_bg.wasm").is_file() {
-        eprintln!("facenet-server: warning: {}/pkg is not built; run scripts/build-wasm (scripts/run does)", root.display());
+        eprintln!(
+            "facenet-server: warning: {}/pkg is not built; run scripts/build-wasm (scripts/run does)",
+            root.display()
+        );
     }
     let state = match facenet_server::AppState::open(&args.data_dir, &token, &root) {
         Ok(state) => state,

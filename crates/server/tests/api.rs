@@ -26,7 +26,7 @@ struct Api {
 }
 
 impl Api {
-    fn open(dir: &PathBuf) -> Api {
+    fn open(dir: &std::path::Path) -> Api {
         Api { state: AppState::open(dir, TOKEN, &root()).unwrap() }
     }
 
@@ -52,8 +52,14 @@ impl Api {
 
     async fn upload(&self, session: i64, face: &str) -> i64 {
         let bytes = std::fs::read(root().join(format!("tests/faces/{face}.jpg"))).unwrap();
-        let (status, out) =
-            self.raw("POST", &format!("/api/attendance/sessions/{session}/face-crops/?filename={face}.jpg"), Some(TOKEN), bytes).await;
+        let (status, out) = self
+            .raw(
+                "POST",
+                &format!("/api/attendance/sessions/{session}/face-crops/?filename={face}.jpg"),
+                Some(TOKEN),
+                bytes,
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED);
         serde_json::from_slice::<Value>(&out).unwrap()["crop_id"].as_i64().unwrap()
     }
@@ -64,7 +70,8 @@ impl Api {
 }
 
 fn golden(face: &str) -> Value {
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(root().join("tests/golden/golden.json")).unwrap()).unwrap();
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/golden/golden.json")).unwrap()).unwrap();
     json["crops"][format!("{face}.jpg")]["facenet"].clone()
 }
 
@@ -99,7 +106,8 @@ async fn sessions_and_crops_round_trip() {
     assert_eq!((list[0]["filename"].as_str(), list[0]["width"].as_i64()), (Some("s1a.jpg"), Some(256)));
     let (_, sessions) = api.call("GET", "/api/attendance/sessions/", Value::Null).await;
     assert_eq!(sessions[0]["crops"], 1);
-    let (status, bytes) = api.raw("GET", &format!("/api/attendance/face-crops/{crop}/image/"), Some(TOKEN), Vec::new()).await;
+    let (status, bytes) =
+        api.raw("GET", &format!("/api/attendance/face-crops/{crop}/image/"), Some(TOKEN), Vec::new()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(bytes, std::fs::read(root().join("tests/faces/s1a.jpg")).unwrap());
 }
@@ -108,15 +116,31 @@ async fn sessions_and_crops_round_trip() {
 async fn bad_requests_get_typed_errors() {
     let api = Api::open(&data_dir("errors"));
     let session = api.session().await;
-    assert_error(&api.call("POST", "/api/attendance/sessions/", json!({"name": " "})).await, StatusCode::BAD_REQUEST, "InvalidRequest");
+    assert_error(
+        &api.call("POST", "/api/attendance/sessions/", json!({"name": " "})).await,
+        StatusCode::BAD_REQUEST,
+        "InvalidRequest",
+    );
     let (status, body) = api.raw("POST", "/api/attendance/sessions/", Some(TOKEN), b"{not json".to_vec()).await;
     assert_error(&(status, serde_json::from_slice(&body).unwrap()), StatusCode::BAD_REQUEST, "InvalidRequest");
-    assert_error(&api.call("GET", "/api/attendance/sessions/999/face-crops/", Value::Null).await, StatusCode::NOT_FOUND, "NotFound");
-    assert_error(&api.call("GET", "/api/attendance/face-crops/999/image/", Value::Null).await, StatusCode::NOT_FOUND, "CropNotFound");
+    assert_error(
+        &api.call("GET", "/api/attendance/sessions/999/face-crops/", Value::Null).await,
+        StatusCode::NOT_FOUND,
+        "NotFound",
+    );
+    assert_error(
+        &api.call("GET", "/api/attendance/face-crops/999/image/", Value::Null).await,
+        StatusCode::NOT_FOUND,
+        "CropNotFound",
+    );
     let upload_url = format!("/api/attendance/sessions/{session}/face-crops/");
     let upload = |bytes: Vec<u8>| api.raw("POST", &upload_url, Some(TOKEN), bytes);
     let (status, body) = upload(b"<!DOCTYPE html>".to_vec()).await;
-    assert_error(&(status, serde_json::from_slice(&body).unwrap()), StatusCode::UNPROCESSABLE_ENTITY, "UnsupportedFormat");
+    assert_error(
+        &(status, serde_json::from_slice(&body).unwrap()),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "UnsupportedFormat",
+    );
     let jpeg = std::fs::read(root().join("tests/faces/s2a.jpg")).unwrap();
     let (status, body) = upload(jpeg[..jpeg.len() / 2].to_vec()).await;
     assert_error(&(status, serde_json::from_slice(&body).unwrap()), StatusCode::UNPROCESSABLE_ENTITY, "DecodeError");
@@ -138,7 +162,10 @@ async fn embeddings_are_validated_stored_once_and_replaced_only_when_forced() {
     let v = golden("s1a");
     let (status, out) = post(v.clone(), json!({})).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(out, json!({"status": "success", "crop_id": crop, "embedding_model": "facenet", "embedding_dimension": 128, "message": "embedding stored"}));
+    assert_eq!(
+        out,
+        json!({"status": "success", "crop_id": crop, "embedding_model": "facenet", "embedding_dimension": 128, "message": "embedding stored"})
+    );
     assert_eq!(post(v.clone(), json!({})).await.1["message"], "embedding already stored (unchanged)");
     let other = golden("s2a");
     assert_error(&post(other.clone(), json!({})).await, StatusCode::CONFLICT, "EmbeddingExists");
@@ -148,15 +175,33 @@ async fn embeddings_are_validated_stored_once_and_replaced_only_when_forced() {
     let doubled: Vec<f64> = other.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() * 2.0).collect();
     assert_error(&post(json!(short), json!({})).await, StatusCode::UNPROCESSABLE_ENTITY, "InvalidEmbedding");
     assert_error(&post(json!(doubled), json!({})).await, StatusCode::UNPROCESSABLE_ENTITY, "InvalidEmbedding");
-    assert_error(&post(v.clone(), json!({"model_version": "000000000000"})).await, StatusCode::UNPROCESSABLE_ENTITY, "InvalidEmbedding");
-    assert_error(&post(v.clone(), json!({"model_name": "arcface"})).await, StatusCode::UNPROCESSABLE_ENTITY, "InvalidEmbedding");
+    assert_error(
+        &post(v.clone(), json!({"model_version": "000000000000"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "InvalidEmbedding",
+    );
+    assert_error(
+        &post(v.clone(), json!({"model_name": "arcface"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "InvalidEmbedding",
+    );
     // JSON has no NaN or infinity; a number out of f64's range is a malformed body.
     let (status, body) = api
-        .raw("POST", &url, Some(TOKEN), format!("{{\"model_name\":\"facenet\",\"model_version\":\"{}\",\"embedding\":[1e999]}}", api.version()).into_bytes())
+        .raw(
+            "POST",
+            &url,
+            Some(TOKEN),
+            format!("{{\"model_name\":\"facenet\",\"model_version\":\"{}\",\"embedding\":[1e999]}}", api.version())
+                .into_bytes(),
+        )
         .await;
     assert_error(&(status, serde_json::from_slice(&body).unwrap()), StatusCode::BAD_REQUEST, "InvalidRequest");
     let missing = api
-        .call("POST", "/api/attendance/face-crops/999/embedding/", json!({"model_name": "facenet", "model_version": api.version(), "embedding": v}))
+        .call(
+            "POST",
+            "/api/attendance/face-crops/999/embedding/",
+            json!({"model_name": "facenet", "model_version": api.version(), "embedding": v}),
+        )
         .await;
     assert_error(&missing, StatusCode::NOT_FOUND, "CropNotFound");
 
@@ -187,8 +232,12 @@ async fn a_batch_answers_per_item() {
     ]});
     let (status, out) = api.call("POST", "/api/attendance/face-crops/embeddings-batch/", body).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((out["status"].as_str(), out["stored"].as_i64(), out["failed"].as_i64()), (Some("partial"), Some(2), Some(2)));
-    let kinds: Vec<&str> = out["results"].as_array().unwrap().iter().map(|r| r["error_type"].as_str().unwrap_or("ok")).collect();
+    assert_eq!(
+        (out["status"].as_str(), out["stored"].as_i64(), out["failed"].as_i64()),
+        (Some("partial"), Some(2), Some(2))
+    );
+    let kinds: Vec<&str> =
+        out["results"].as_array().unwrap().iter().map(|r| r["error_type"].as_str().unwrap_or("ok")).collect();
     assert_eq!(kinds, ["ok", "CropNotFound", "InvalidEmbedding", "ok"]);
 }
 
@@ -200,20 +249,32 @@ async fn enrolled_people_are_assigned_and_the_rest_clustered() {
     for face in ["s1a", "s1a-shifted", "s2a", "s2a-shifted", "s3a"] {
         let crop = api.upload(session, face).await;
         let body = json!({"model_name": "facenet", "model_version": api.version(), "embedding": golden(face)});
-        assert_eq!(api.call("POST", &format!("/api/attendance/face-crops/{crop}/embedding/"), body).await.0, StatusCode::OK);
+        assert_eq!(
+            api.call("POST", &format!("/api/attendance/face-crops/{crop}/embedding/"), body).await.0,
+            StatusCode::OK
+        );
         ids.insert(face, crop);
     }
     let not_embedded = api.upload(session, "s4a").await;
-    let (status, person) = api.call("POST", "/api/attendance/people/", json!({"name": "Ana", "crop_ids": [ids["s1a"]]})).await;
+    let (status, person) =
+        api.call("POST", "/api/attendance/people/", json!({"name": "Ana", "crop_ids": [ids["s1a"]]})).await;
     assert_eq!(status, StatusCode::OK);
-    assert_error(&api.call("POST", "/api/attendance/people/", json!({"name": "Bo", "crop_ids": [999]})).await, StatusCode::NOT_FOUND, "CropNotFound");
+    assert_error(
+        &api.call("POST", "/api/attendance/people/", json!({"name": "Bo", "crop_ids": [999]})).await,
+        StatusCode::NOT_FOUND,
+        "CropNotFound",
+    );
     let (_, people) = api.call("GET", "/api/attendance/people/", Value::Null).await;
     assert_eq!(people, json!([{"id": person["person_id"], "name": "Ana", "crops": 1}]), "Bo was rolled back");
 
     let (status, out) = api.call("POST", &format!("/api/attendance/sessions/{session}/assignments/"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{out}");
-    let assigned: Vec<(i64, &str)> =
-        out["assigned"].as_array().unwrap().iter().map(|a| (a["crop_id"].as_i64().unwrap(), a["person_name"].as_str().unwrap())).collect();
+    let assigned: Vec<(i64, &str)> = out["assigned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["crop_id"].as_i64().unwrap(), a["person_name"].as_str().unwrap()))
+        .collect();
     assert_eq!(assigned, [(ids["s1a"], "Ana"), (ids["s1a-shifted"], "Ana")]);
     let clusters: Vec<Value> = out["clusters"].as_array().unwrap().iter().map(|c| c["crop_ids"].clone()).collect();
     assert_eq!(clusters, [json!([ids["s2a"], ids["s2a-shifted"]]), json!([ids["s3a"]])]);

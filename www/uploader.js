@@ -66,6 +66,8 @@ export class EmbeddingUploader {
   #db = null;
   /** @type {Promise<{uploaded: number, rejected: number, pending: number}> | null} */
   #flushing = null;
+  /** Set by every flush() call; cleared when a pass starts. */
+  #again = false;
   #onOnline = () => { this.flush().catch(() => {}); };
 
   /** @param {UploaderOptions} options */
@@ -105,11 +107,22 @@ export class EmbeddingUploader {
   }
 
   /**
-   * Sends every pending vector once (with retries); concurrent calls share one pass.
+   * Sends every pending vector (with retries). Concurrent calls share one run; a call made
+   * while a pass is under way makes the run take one more pass, so a vector enqueued after the
+   * pass read the queue is not left behind.
    * @returns {Promise<{uploaded: number, rejected: number, pending: number}>}
    */
   flush() {
-    this.#flushing ??= this.#flushOnce().finally(() => { this.#flushing = null; });
+    this.#again = true;
+    this.#flushing ??= (async () => {
+      let total = { uploaded: 0, rejected: 0, pending: 0 };
+      while (this.#again) {
+        this.#again = false;
+        const pass = await this.#flushOnce();
+        total = { uploaded: total.uploaded + pass.uploaded, rejected: total.rejected + pass.rejected, pending: pass.pending };
+      }
+      return total;
+    })().finally(() => { this.#flushing = null; });
     return this.#flushing;
   }
 

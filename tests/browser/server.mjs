@@ -28,6 +28,8 @@ export async function startServer(options = {}) {
     stored: new Map(),
     fail5xx: 0,
     drop: 0,
+    /** milliseconds each embedding POST waits before it is answered */
+    delayMs: 0,
     posts: 0,
     /** crop id → file under tests/faces */
     crops: new Map([[1, 's1a.jpg'], [2, 's2a.jpg'], [3, 's3a.jpg']]),
@@ -58,6 +60,7 @@ export async function startServer(options = {}) {
       m = url.pathname.match(/^\/api\/attendance\/face-crops\/(\d+)\/embedding\/$/);
       if (m && req.method === 'POST') {
         state.posts++;
+        if (state.delayMs) await new Promise((r) => setTimeout(r, state.delayMs));
         if (state.drop > 0) { state.drop--; return req.socket.destroy(); }
         if (state.fail5xx > 0) { state.fail5xx--; return error(503, 'Unavailable', 'try again later'); }
         if (!authorized()) return error(401, 'Unauthorized', 'missing or wrong bearer token');

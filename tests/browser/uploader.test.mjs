@@ -8,7 +8,7 @@ const server = await startServer();
 const browser = await launch();
 const page = await openPage(browser.context, `${server.url}/tests/browser/page.html`);
 after(async () => { await browser.close(); await server.close(); });
-beforeEach(() => { server.state.stored.clear(); server.state.posts = 0; server.state.fail5xx = 0; server.state.drop = 0; });
+beforeEach(() => { server.state.stored.clear(); Object.assign(server.state, { posts: 0, fail5xx: 0, drop: 0, delayMs: 0 }); });
 
 /** A unit vector of `n` values. */
 const unit = (n, seed = 1) => { const v = Array.from({ length: n }, (_, i) => Math.sin(i * seed + 1)); const norm = Math.hypot(...v); return v.map((x) => x / norm); };
@@ -33,6 +33,24 @@ test('posts vectors with the bearer token; the server stores exactly them', asyn
   assert.deepEqual(rejected, []);
   assert.equal(server.state.stored.size, 2);
   assert.deepEqual(server.state.stored.get('2:facenet'), unit(128, 2));
+});
+
+test('a vector enqueued while a flush is under way is sent too', async () => {
+  server.state.delayMs = 300; // the first POST is still out when the second vector arrives
+  const outcome = await page.evaluate(async ({ first, second, token }) => {
+    const { EmbeddingUploader } = await import('/www/uploader.js');
+    const uploader = new EmbeddingUploader({ token, dbName: 'concurrent-test' });
+    const one = uploader.enqueue(first);
+    await new Promise((r) => setTimeout(r, 100));
+    const two = uploader.enqueue(second);
+    await Promise.all([one, two]);
+    const pending = await uploader.pending();
+    uploader.close();
+    return pending;
+  }, { first: vector(100), second: vector(101), token: server.token });
+  server.state.delayMs = 0;
+  assert.equal(outcome, 0);
+  assert.deepEqual([...server.state.stored.keys()].sort(), ['100:facenet', '101:facenet']);
 });
 
 test('5xx answers and dropped connections are retried with backoff', async () => {

@@ -38,6 +38,16 @@ tokenInput.addEventListener('change', () => { localStorage.setItem('facenet-toke
 function say(text) { $('message').textContent = text; }
 
 /**
+ * Shows an API or embedder error as "Code: message", optionally after what it concerns.
+ * @param {unknown} error
+ * @param {string} [about]
+ */
+function sayError(error, about) {
+  const e = /** @type {{code?: string, message?: string}} */ (error);
+  say(`${about ? `${about}: ` : ''}${e.code ?? 'Error'}: ${e.message ?? String(error)}`);
+}
+
+/**
  * Calls the API with the token; rejects with the server's error_type and message.
  * @param {string} path
  * @param {RequestInit} [init]
@@ -59,7 +69,7 @@ async function loadSessions() {
     if (state.session) sessionSelect.value = String(state.session);
     say('');
   } catch (e) {
-    say(`${/** @type {any} */ (e).code}: ${/** @type {Error} */ (e).message}`);
+    sayError(e);
   }
 }
 
@@ -154,7 +164,7 @@ async function upload(files) {
       try {
         await api(`/sessions/${state.session}/face-crops/?filename=${encodeURIComponent(file.name)}`, { method: 'POST', body: file });
       } catch (e) {
-        say(`${file.name}: ${/** @type {any} */ (e).code}: ${/** @type {Error} */ (e).message}`);
+        sayError(e, file.name);
       }
       showProgress(++done, list.length, 'uploading crops');
     }
@@ -204,8 +214,9 @@ async function generate() {
     let finished = 0;
     const finish = () => showProgress(++finished, crops.length, 'embedding and uploading');
     showProgress(0, crops.length, 'embedding and uploading');
-    /** @type {Map<number, number>} */
-    const waiting = new Map();
+    /** crops whose vector went to the uploader and has no answer yet */
+    /** @type {Set<number>} */
+    const waiting = new Set();
     const uploader = new EmbeddingUploader({
       token: tokenInput.value,
       onUploaded: (_response, vector) => { if (waiting.delete(vector.cropId)) { setStatus(vector.cropId, 'uploaded'); finish(); } },
@@ -221,7 +232,7 @@ async function generate() {
           finish();
           return;
         }
-        waiting.set(crop.id, 1);
+        waiting.add(crop.id);
         uploader.enqueue({ cropId: crop.id, model: result.model, modelVersion: result.modelVersion, embedding: result.embedding, forceRegenerate: true })
           .catch((e) => say(`upload: ${e}`));
       },
@@ -230,7 +241,7 @@ async function generate() {
     if (left.pending) say(`${left.pending} vectors wait for the server; they are kept in this browser and sent later`);
     uploader.close();
   } catch (e) {
-    say(`${/** @type {any} */ (e).code ?? 'Error'}: ${/** @type {Error} */ (e).message}`);
+    sayError(e);
   } finally {
     button.disabled = false;
   }
@@ -242,7 +253,7 @@ async function enroll(crop, name) {
     await api('/people/', { method: 'POST', body: JSON.stringify({ name, crop_ids: [crop] }) });
     await loadCrops();
   } catch (e) {
-    say(`${/** @type {any} */ (e).code}: ${/** @type {Error} */ (e).message}`);
+    sayError(e);
   }
 }
 
@@ -273,7 +284,7 @@ async function assign() {
     $('results').replaceChildren(...groups);
     $('results-section').hidden = false;
   } catch (e) {
-    say(`${/** @type {any} */ (e).code}: ${/** @type {Error} */ (e).message}`);
+    sayError(e);
   }
 }
 
@@ -286,7 +297,7 @@ $('new-session').addEventListener('submit', async (event) => {
     await loadSessions();
     await openSession(created.id);
   } catch (e) {
-    say(`${/** @type {any} */ (e).code}: ${/** @type {Error} */ (e).message}`);
+    sayError(e);
   }
 });
 sessionSelect.addEventListener('change', () => { if (sessionSelect.value) openSession(Number(sessionSelect.value)); });

@@ -347,10 +347,10 @@ async fn assign(State(state): State<AppState>, Path(session): Path<i64>, body: B
             None => unknown.push(crop),
         }
     }
-    let vectors: Vec<Vec<f32>> = unknown.iter().map(|c| c.vector.clone()).collect();
+    let (unknown_ids, vectors): (Vec<i64>, Vec<Vec<f32>>) = unknown.into_iter().map(|c| (c.crop_id, c.vector)).unzip();
     let clusters: Vec<Value> = cluster::cluster(&vectors, cluster_threshold)
         .into_iter()
-        .map(|members| json!({"crop_ids": members.iter().map(|&i| unknown[i].crop_id).collect::<Vec<_>>()}))
+        .map(|members| json!({"crop_ids": members.iter().map(|&i| unknown_ids[i]).collect::<Vec<_>>()}))
         .collect();
     let not_embedded: Vec<i64> = {
         let mut stmt = db.prepare(

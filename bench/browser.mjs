@@ -11,6 +11,8 @@ import { ROOT, startServer } from '../tests/browser/server.mjs';
 import { launch, openPage } from '../tests/browser/harness.mjs';
 import { FACES } from '../tests/browser/common.mjs';
 import { execFileSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
+import { cpus } from 'node:os';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 40);
 const BATCH = 100;
@@ -68,10 +70,24 @@ async function ours() {
     out.memoryAll = await e.stats();
     out.pageHeap = performance.memory.usedJSHeapSize;
     e.terminate();
+    // The SIMD128 build, which browsers without relaxed SIMD get.
+    e = await FaceEmbedder.create({ workers: 1, relaxedWasmUrl: null });
+    out.plainWasm = e.loadStats.wasm;
+    for (let i = 0; i < 5; i++) await e.embed(blobs[i]);
+    out.singlePlain = [];
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      await e.embed(blobs[i % blobs.length]);
+      out.singlePlain.push(performance.now() - t);
+    }
+    e.terminate();
     return out;
   }, { faces: FACES, runs: RUNS, batch: BATCH });
   const fetched = plain.state.requests.slice(before);
-  result.bytes = fileSize('pkg/facenet_wasm_bg.wasm') + fileSize('models/facenet.onnx');
+  result.wasm = result.cachedLoad.wasm;
+  result.wasmFile = result.wasm === 'relaxed-simd' ? 'pkg/facenet_wasm_relaxed_bg.wasm' : 'pkg/facenet_wasm_bg.wasm';
+  result.wasmGzip = gzipSync(readFileSync(join(ROOT, result.wasmFile)), { level: 9 }).length;
+  result.bytes = fileSize(result.wasmFile) + fileSize('models/facenet.onnx');
   result.modelFetches = fetched.filter((r) => r === 'GET /models/facenet.onnx').length;
   await page.close();
   return result;
@@ -171,22 +187,23 @@ await browser.close();
 await plain.close();
 await isolated.close();
 
-const single = stats(o.single);
+const single = stats(o.single), singlePlain = stats(o.singlePlain);
 const ort1inf = stats(ort1.inference), ort1full = stats(ort1.full), ortNinf = stats(ortN.inference), ortNfull = stats(ortN.full);
 const faFull = stats(fa.full);
 const f = (x) => x.toFixed(1);
 const rows = [
-  ['single request, median ms (p95)', `${f(single.median)} (${f(single.p95)})`, `${f(ort1full.median)} (${f(ort1full.p95)}); run() alone ${f(ort1inf.median)}`, `${f(ortNfull.median)} (${f(ortNfull.p95)}); run() alone ${f(ortNinf.median)}`, `${f(faFull.median)} (${f(faFull.p95)})`, (single.median / ort1full.median).toFixed(2)],
+  ['single request, median ms (p95)', `${f(single.median)} (${f(single.p95)}), ${o.wasm}; SIMD128 build ${f(singlePlain.median)} (${f(singlePlain.p95)})`, `${f(ort1full.median)} (${f(ort1full.p95)}); run() alone ${f(ort1inf.median)}`, `${f(ortNfull.median)} (${f(ortNfull.p95)}); run() alone ${f(ortNinf.median)}`, `${f(faFull.median)} (${f(faFull.p95)})`, (single.median / ort1full.median).toFixed(2)],
   [`batch of ${BATCH}, crops/s`, `1 worker ${f(o.batch1)}; ${o.workers} workers ${f(o.batchAll)}`, f(ort1.batch), f(ortN.batch), f(fa.batch), (o.batchAll / Math.max(ort1.batch, ortN.batch)).toFixed(2)],
   ['cold start, first load ms', f(o.firstLoadMs), f(ort1.loadMs), f(ortN.loadMs), f(fa.loadMs), (o.firstLoadMs / ort1.loadMs).toFixed(2)],
-  ['cold start, cached load ms', f(o.cachedLoadMs), '(no cache of its own)', '', '', ''],
-  ['bytes to fetch (wasm + model)', `${f(o.bytes / MB)} MB`, `${f((fileSize('node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm') + fileSize('models/facenet.onnx')) / MB)} MB`, '', `${f((fileSize('node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm') + fileSize('node_modules/@vladmandic/face-api/model/face_recognition_model.bin')) / MB)} MB`, ''],
+  ['cold start, cached load ms', `${f(o.cachedLoadMs)} (compile ${f(o.cachedLoad.timings.compileMs)}, cache read + sha256 ${f(o.cachedLoad.timings.modelMs)}, plan ${f(o.cachedLoad.timings.planMs)})`, '(no cache of its own)', '', '', ''],
+  ['bytes to fetch (wasm + model)', `${f(o.bytes / MB)} MB (wasm ${f(o.wasmGzip / MB)} MB gzipped)`, `${f((fileSize('node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm') + fileSize('models/facenet.onnx')) / MB)} MB`, '', `${f((fileSize('node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm') + fileSize('node_modules/@vladmandic/face-api/model/face_recognition_model.bin')) / MB)} MB`, ''],
   ['memory', `wasm ${f(o.memory1.wasmMemoryBytes / MB)} MB per worker; page heap ${f(o.pageHeap / MB)} MB`, `page heap ${f(ort1.pageHeap / MB)} MB`, `page heap ${f(ortN.pageHeap / MB)} MB`, `page heap ${f(fa.pageHeap / MB)} MB`, ''],
 ];
-console.log(`\nfacenet-wasm vs onnxruntime-web 1.30.0 (wasm backend), same ONNX (${manifest.sha256.slice(0, 12)}), ${chromium}, ${FACES.length} real crops, ${RUNS} timed runs after 5 warm-up\n`);
+const machine = `${cpus()[0].model.trim()}, ${cpus().length} cores`;
+console.log(`\nfacenet-wasm vs onnxruntime-web 1.30.0 (wasm backend), same ONNX (${manifest.sha256.slice(0, 12)}), ${chromium}, ${machine}, ${FACES.length} real crops, ${RUNS} timed runs after 5 warm-up\n`);
 console.log('| figure | facenet-wasm | onnxruntime-web, 1 thread | onnxruntime-web, 2 threads (cross-origin isolated) | face-api computeFaceDescriptor (tfjs wasm) | ours ÷ ort-web (1 thread; batch: best) |');
 console.log('| --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 const out = join(process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target'), 'bench-browser.json');
-writeFileSync(out, JSON.stringify({ chromium, runs: RUNS, batch: BATCH, ours: { ...o, single }, ort1: { ...ort1, inference: ort1inf, full: ort1full }, ort2: { ...ortN, inference: ortNinf, full: ortNfull }, faceApi: { ...fa, full: faFull } }, null, 2));
+writeFileSync(out, JSON.stringify({ chromium, machine, runs: RUNS, batch: BATCH, ours: { ...o, single, singlePlain }, ort1: { ...ort1, inference: ort1inf, full: ort1full }, ort2: { ...ortN, inference: ortNinf, full: ortNfull }, faceApi: { ...fa, full: faFull } }, null, 2));
 console.log(`\n(written to ${out})`);

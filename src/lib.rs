@@ -20,9 +20,12 @@
 mod decode;
 mod embedder;
 mod error;
+mod f16_weights;
 mod limits;
 pub mod manifest;
 mod preprocess;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod wasm_kernel;
 /// JavaScript bindings (wasm32 only): `FaceNetModel`, errors with stable `code`s.
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

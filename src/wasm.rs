@@ -46,7 +46,7 @@ impl FaceNetModel {
     /// Builds the plan from ONNX bytes. `options`: `{model, manifest, verifyHash, maxWidth,
     /// maxHeight, maxAlloc, minSide}`, all optional. Throws `ModelLoadError` / `UnknownModel`.
     #[wasm_bindgen(constructor)]
-    pub fn new(onnx: &[u8], options: JsValue) -> Result<FaceNetModel, JsValue> {
+    pub fn new(onnx: Vec<u8>, options: JsValue) -> Result<FaceNetModel, JsValue> {
         console_error_panic_hook::set_once();
         let options: LoadOptions = if options.is_undefined() || options.is_null() {
             LoadOptions::default()

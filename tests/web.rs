@@ -14,6 +14,8 @@ const FACE: &[u8] = include_bytes!("faces/s1a.jpg");
 const GOLDEN: &str = include_str!("golden/golden.json");
 const CHANNEL_MEAN: &[u8] = include_bytes!("models/channel-mean.onnx");
 const CHANNEL_MEAN_MANIFEST: &str = include_str!("models/channel-mean.json");
+const CONV_BLOCK: &[u8] = include_bytes!("models/conv-block.onnx");
+const CONV_BLOCK_EXPECTED: &str = include_str!("models/conv-block-expected.json");
 
 fn code_of(error: &JsValue) -> String {
     Reflect::get(error, &"code".into()).unwrap().as_string().unwrap_or_default()
@@ -31,7 +33,7 @@ fn options(json: &str) -> JsValue {
 #[wasm_bindgen_test]
 fn a_real_face_matches_onnxruntime_f32_for_both_names() {
     for (name, dimension) in [("facenet", 128), ("facenet512", 512)] {
-        let mut model = FaceNetModel::new(FACENET, options(&format!("{{\"model\":\"{name}\"}}"))).unwrap();
+        let mut model = FaceNetModel::new(FACENET.to_vec(), options(&format!("{{\"model\":\"{name}\"}}"))).unwrap();
         assert_eq!((model.model_name().as_str(), model.dimension()), (name, dimension));
         assert_eq!(model.model_version(), "eb3cf339de35");
         let v = model.embed_image(FACE).unwrap();
@@ -42,7 +44,7 @@ fn a_real_face_matches_onnxruntime_f32_for_both_names() {
 
 #[wasm_bindgen_test]
 fn errors_are_js_errors_named_by_their_code() {
-    let mut model = FaceNetModel::new(FACENET, JsValue::UNDEFINED).unwrap();
+    let mut model = FaceNetModel::new(FACENET.to_vec(), JsValue::UNDEFINED).unwrap();
     let cases: [(&[u8], &str); 3] =
         [(b"", "DecodeError"), (b"<!DOCTYPE html>", "UnsupportedFormat"), (&FACE[..FACE.len() / 2], "DecodeError")];
     for (bytes, code) in cases {
@@ -53,9 +55,9 @@ fn errors_are_js_errors_named_by_their_code() {
     }
     assert_eq!(code_of(&model.embed_rgba(&[0; 16], 2, 2).unwrap_err()), "ImageTooSmall");
     assert_eq!(code_of(&model.embed_rgba(&[0; 11], 2, 2).unwrap_err()), "InvalidInput");
-    let error = FaceNetModel::new(b"<!DOCTYPE html>", JsValue::UNDEFINED).err().unwrap();
+    let error = FaceNetModel::new(b"<!DOCTYPE html>".to_vec(), JsValue::UNDEFINED).err().unwrap();
     assert_eq!(code_of(&error), "ModelLoadError");
-    let error = FaceNetModel::new(FACENET, options("{\"model\":\"arcface\"}")).err().unwrap();
+    let error = FaceNetModel::new(FACENET.to_vec(), options("{\"model\":\"arcface\"}")).err().unwrap();
     assert_eq!(code_of(&error), "UnknownModel");
     assert!(error_codes().contains(&"WorkerCrashed".to_string()));
 }
@@ -63,7 +65,7 @@ fn errors_are_js_errors_named_by_their_code() {
 #[wasm_bindgen_test]
 fn a_custom_model_comes_with_its_manifest_and_rgba_pixels() {
     let opts = options(&format!("{{\"manifest\":{CHANNEL_MEAN_MANIFEST},\"minSide\":1}}"));
-    let mut model = FaceNetModel::new(CHANNEL_MEAN, opts).unwrap();
+    let mut model = FaceNetModel::new(CHANNEL_MEAN.to_vec(), opts).unwrap();
     assert_eq!((model.model_name().as_str(), model.dimension()), ("channel-mean", 3));
     // One RGBA pixel (255, 0, 51, 255); BGR order, / 255: [0.2, 0, 1].
     let v = model.embed_rgba(&[255, 0, 51, 255], 1, 1).unwrap();
@@ -72,7 +74,7 @@ fn a_custom_model_comes_with_its_manifest_and_rgba_pixels() {
 
 #[wasm_bindgen_test]
 fn a_batch_fails_bad_items_alone() {
-    let mut model = FaceNetModel::new(FACENET, JsValue::UNDEFINED).unwrap();
+    let mut model = FaceNetModel::new(FACENET.to_vec(), JsValue::UNDEFINED).unwrap();
     let items = Array::new();
     items.push(&Uint8Array::from(FACE));
     items.push(&Uint8Array::from(&b"text"[..]));
@@ -82,4 +84,47 @@ fn a_batch_fails_bad_items_alone() {
     assert!(results.get(0).is_instance_of::<js_sys::Float32Array>());
     assert_eq!(code_of(&results.get(1)), "UnsupportedFormat");
     assert_eq!(code_of(&results.get(2)), "InvalidInput");
+}
+
+/// tract runs our 4×8 kernel for FaceNet's convolutions (f32, many columns) and keeps its own
+/// kernels for matrix-vector products.
+#[wasm_bindgen_test]
+fn tract_dispatches_gemm_to_our_kernel() {
+    use facenet_wasm::wasm_kernel::KERNEL_NAME;
+    use tract_onnx::prelude::DatumType;
+    use tract_onnx::tract_core::tract_linalg::mmm::{MmmDispatch, Query};
+    let dispatch = MmmDispatch::native();
+    let pick = |m, k, n| dispatch.pick(&Query::plain(DatumType::F32, Some(m), Some(k), Some(n))).unwrap().0;
+    for (m, k, n) in [(32, 27, 6241), (192, 576, 289), (13, 45, 143), (128, 1792, 9)] {
+        assert_eq!(pick(m, k, n).name(), KERNEL_NAME, "m={m} k={k} n={n}");
+    }
+    assert_ne!(pick(512, 1792, 1).name(), KERNEL_NAME);
+}
+
+/// A residual block with ragged tiles (13 channels, 11×13 map) through tract and our kernel
+/// gives onnxruntime's numbers: bias, ReLU, scale and residual add fused into the tile.
+#[wasm_bindgen_test]
+fn a_conv_block_with_ragged_tiles_matches_onnxruntime() {
+    use tract_onnx::prelude::*;
+    let expected: serde_json::Value = serde_json::from_str(CONV_BLOCK_EXPECTED).unwrap();
+    let floats = |key: &str| -> Vec<f32> {
+        expected[key].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect()
+    };
+    let shape = |key: &str| -> Vec<usize> {
+        expected[key].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect()
+    };
+    let plan = tract_onnx::onnx()
+        .model_for_read(&mut &CONV_BLOCK[..])
+        .unwrap()
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap();
+    let input = Tensor::from_shape(&shape("input_shape"), &floats("input")).unwrap();
+    let output = plan.run(tvec!(input.into_tvalue())).unwrap().remove(0);
+    assert_eq!(output.shape(), shape("output_shape").as_slice());
+    let plain = output.try_as_plain_ram().unwrap();
+    let got = plain.as_slice::<f32>().unwrap();
+    let worst = got.iter().zip(floats("output")).map(|(g, e)| (g - e).abs()).fold(0f32, f32::max);
+    assert!(worst < 1e-4, "largest difference from onnxruntime: {worst}");
 }

@@ -6,8 +6,8 @@
 //   const results = await embedder.embedBatch(files, { onProgress: ({ done, total }) => {} });
 //   embedder.terminate();
 //
-// No bundler needed; with one, pass the URLs (workerUrl, bindingsUrl, wasmUrl, modelUrl,
-// manifestUrl) if it moves files. Needs only 'wasm-unsafe-eval' beyond 'self' in a CSP: the
+// No bundler needed; with one, pass the URLs (workerUrl, bindingsUrl, wasmUrl, relaxedWasmUrl,
+// modelUrl, manifestUrl) if it moves files. Needs only 'wasm-unsafe-eval' beyond 'self' in a CSP: the
 // workers load from real URLs, never blob: or eval.
 
 import { CACHE_NAME, FaceEmbedError, fromWire } from './protocol.js';
@@ -51,7 +51,10 @@ export { FaceEmbedError, ERROR_CODES, CACHE_NAME } from './protocol.js';
  * @property {boolean} [cache] keep the model in the Cache API (default true)
  * @property {string | URL} [workerUrl] default: worker.js beside this file
  * @property {string | URL} [bindingsUrl] default: ../pkg/facenet_wasm.js
- * @property {string | URL} [wasmUrl] default: ../pkg/facenet_wasm_bg.wasm
+ * @property {string | URL} [wasmUrl] default: ../pkg/facenet_wasm_bg.wasm (SIMD128)
+ * @property {string | URL | null} [relaxedWasmUrl] the same module built with relaxed SIMD (fused
+ *   multiply-add: 105 instead of 122 ms per face in Chromium 156), used where the browser has it; default:
+ *   ../pkg/facenet_wasm_relaxed_bg.wasm, or none when `wasmUrl` is given without it; null: never
  * @property {string | URL} [modelUrl] default: ../models/facenet.onnx
  * @property {string | URL} [manifestUrl] default: ../models/facenet.json
  */
@@ -95,8 +98,12 @@ export class FaceEmbedder {
   #init;
   /** Filled by the first worker to load: model name, version, dimension. */
   info = { modelName: '', modelVersion: '', dimension: 0 };
-  /** Load figures of the first worker: {compileMs, modelMs, planMs, totalMs}, fromCache. */
-  loadStats = { fromCache: false, timings: { compileMs: 0, modelMs: 0, planMs: 0, totalMs: 0 } };
+  /**
+   * Load figures of the first worker: {compileMs, modelMs, planMs, totalMs}, fromCache, and
+   * which build of the module it runs ('relaxed-simd' or 'simd128').
+   * @type {{fromCache: boolean, wasm: import('./protocol.js').WasmBuild, timings: import('./protocol.js').LoadTimings}}
+   */
+  loadStats = { fromCache: false, wasm: 'simd128', timings: { compileMs: 0, modelMs: 0, planMs: 0, totalMs: 0 } };
   /** How many workers were replaced after a crash or a timeout. */
   restarts = 0;
   /** Workers that died while loading, in a row: past 3, stop replacing them. */
@@ -108,6 +115,10 @@ export class FaceEmbedder {
     this.#init = {
       bindingsUrl: resolveUrl(options.bindingsUrl, '../pkg/facenet_wasm.js'),
       wasmUrl: resolveUrl(options.wasmUrl, '../pkg/facenet_wasm_bg.wasm'),
+      // A wasmUrl of its own means the files moved: no guessing where the relaxed build went.
+      relaxedWasmUrl: options.relaxedWasmUrl === null || (options.relaxedWasmUrl === undefined && options.wasmUrl)
+        ? null
+        : resolveUrl(options.relaxedWasmUrl ?? undefined, '../pkg/facenet_wasm_relaxed_bg.wasm'),
       modelUrl: resolveUrl(options.modelUrl, '../models/facenet.onnx'),
       manifestUrl: resolveUrl(options.manifestUrl, '../models/facenet.json'),
       model: options.model ?? 'facenet',
@@ -280,7 +291,7 @@ export class FaceEmbedder {
       const loaded = await this.#call(slot, { type: 'init', options: this.#init });
       if (!this.info.modelName) {
         this.info = { modelName: loaded.modelName, modelVersion: loaded.modelVersion, dimension: loaded.dimension };
-        this.loadStats = { fromCache: loaded.fromCache, timings: loaded.timings };
+        this.loadStats = { fromCache: loaded.fromCache, wasm: loaded.wasm, timings: loaded.timings };
       }
       slot.ready = true;
     } finally {

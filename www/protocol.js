@@ -91,7 +91,8 @@ export function fromWire(wire) {
 /**
  * @typedef {object} WorkerInit
  * @property {string} bindingsUrl URL of the wasm-bindgen JS module (pkg/facenet_wasm.js)
- * @property {string} wasmUrl URL of the .wasm file
+ * @property {string} wasmUrl URL of the .wasm file (SIMD128)
+ * @property {string | null} [relaxedWasmUrl] URL of the relaxed-SIMD build, used where it validates
  * @property {string} modelUrl URL of the ONNX file
  * @property {string} [manifestUrl] URL of the model's manifest JSON
  * @property {object} [manifest] the manifest itself, instead of manifestUrl
@@ -107,6 +108,17 @@ export function fromWire(wire) {
  *   | {kind: 'imagedata', imageData: ImageData}
  *   | {kind: 'url', url: string, headers: Record<string, string>}
  *   | {kind: 'test', action: 'crash' | 'hang'}} WorkerInput
+ */
+
+/**
+ * Which build of the wasm module a worker runs: relaxed SIMD (fused multiply-add) where the
+ * browser has it, plain SIMD128 elsewhere.
+ * @typedef {'relaxed-simd' | 'simd128'} WasmBuild
+ */
+
+/**
+ * How long a worker's load took, in milliseconds.
+ * @typedef {{compileMs: number, modelMs: number, planMs: number, totalMs: number}} LoadTimings
  */
 
 /**

@@ -11,6 +11,21 @@ import { CACHE_NAME, FaceEmbedError, describeBytes, toWire } from './protocol.js
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
+/**
+ * A module with one function, `v128.const 0; i32x4.relaxed_trunc_f32x4_s; end`: it validates
+ * only where the engine has relaxed SIMD (checked: Chromium 156 yes; Node 20 only with
+ * --experimental-wasm-relaxed-simd).
+ */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+  0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+  0x0a, 0x19, 0x01, 0x17, 0x00, // code section: one body of 23 bytes, no locals
+  0xfd, 0x0c, ...new Array(16).fill(0), // v128.const 0
+  0xfd, 0x81, 0x02, // i32x4.relaxed_trunc_f32x4_s
+  0x0b, // end
+]);
+
 /** @type {any} the FaceNetModel from the wasm module */
 let model = null;
 /** @type {WebAssembly.Memory | null} */
@@ -201,12 +216,15 @@ async function load(id, options) {
     throw new FaceEmbedError('UnknownModel', `unknown model ${JSON.stringify(options.model)}; this model file offers: ${names.join(', ')}`);
   }
 
-  const { response: wasmResponse, bytes: wasmBytes } = await fetchBytes(options.wasmUrl);
+  /** @type {import('./protocol.js').WasmBuild} */
+  const wasm = options.relaxedWasmUrl && WebAssembly.validate(RELAXED_SIMD_PROBE) ? 'relaxed-simd' : 'simd128';
+  const wasmUrl = wasm === 'relaxed-simd' ? /** @type {string} */ (options.relaxedWasmUrl) : options.wasmUrl;
+  const { response: wasmResponse, bytes: wasmBytes } = await fetchBytes(wasmUrl);
   if (!wasmResponse.ok || !WASM_MAGIC.every((b, i) => wasmBytes[i] === b)) {
     throw new FaceEmbedError('ModelLoadError',
-      `${options.wasmUrl} did not return a WebAssembly module (expected magic 00 61 73 6d): ${whatArrived(wasmResponse, wasmBytes)}`);
+      `${wasmUrl} did not return a WebAssembly module (expected magic 00 61 73 6d): ${whatArrived(wasmResponse, wasmBytes)}`);
   }
-  report(id, { status: 'compile', file: options.wasmUrl });
+  report(id, { status: 'compile', file: wasmUrl });
   const compileStart = performance.now();
   const module = await WebAssembly.compile(wasmBytes);
   const bindings = await import(options.bindingsUrl);
@@ -224,7 +242,7 @@ async function load(id, options) {
   const planMs = performance.now() - planStart;
   info = { modelName: model.modelName, modelVersion: model.modelVersion, dimension: model.dimension };
   report(id, { status: 'ready', file: options.modelUrl, fromCache });
-  return { ...info, fromCache, timings: { compileMs, modelMs, planMs, totalMs: performance.now() - start } };
+  return { ...info, fromCache, wasm, timings: { compileMs, modelMs, planMs, totalMs: performance.now() - start } };
 }
 
 /**

@@ -51,6 +51,28 @@ test('first load reports download, compile and plan progress, then vectors equal
   assert.ok(result.results.every((r) => r.model === 'facenet' && r.version === server.version && r.v.length === 128));
 });
 
+test('the relaxed-SIMD build runs where the browser has it; the SIMD128 build gives the same vectors', async () => {
+  const faces = FACES.slice(0, 6);
+  const result = await inPage(async (fe, faces) => {
+    const blobs = await Promise.all(faces.map(async (f) => (await fetch(`/tests/faces/${f}`)).blob()));
+    const run = async (options) => {
+      const embedder = await fe.FaceEmbedder.create({ workers: 1, ...options });
+      const vectors = (await embedder.embedBatch(blobs)).map((r) => Array.from(r.embedding));
+      embedder.terminate();
+      return { wasm: embedder.loadStats.wasm, vectors };
+    };
+    return { relaxed: await run({}), plain: await run({ relaxedWasmUrl: null }) };
+  }, faces);
+  assert.equal(result.relaxed.wasm, 'relaxed-simd', 'Chromium has relaxed SIMD');
+  assert.equal(result.plain.wasm, 'simd128');
+  const wasmRequests = server.state.requests.filter((r) => r.startsWith('GET /pkg/') && r.endsWith('.wasm'));
+  assert.ok(wasmRequests.includes('GET /pkg/facenet_wasm_relaxed_bg.wasm') && wasmRequests.includes('GET /pkg/facenet_wasm_bg.wasm'), wasmRequests.join(', '));
+  const native = cliVectors(faces);
+  const worst = Math.min(...faces.map((_, i) => Math.min(cosine(result.relaxed.vectors[i], result.plain.vectors[i]), cosine(result.plain.vectors[i], native[i]))));
+  console.log(`relaxed-SIMD vs SIMD128 build and SIMD128 vs native over ${faces.length} crops: lowest cosine ${worst.toFixed(7)}`);
+  assert.ok(worst >= 0.9999, `lowest cosine ${worst}`);
+});
+
 test('a second page load takes the model from the cache: no model request on the wire', async () => {
   const before = modelRequests();
   await page.reload();

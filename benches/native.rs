@@ -54,8 +54,12 @@ fn main() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let model_path = repo.join("models/facenet.onnx");
     let onnx = std::fs::read(&model_path).expect("models/facenet.onnx");
-    let mut images: Vec<PathBuf> =
-        std::fs::read_dir(repo.join("tests/faces")).unwrap().map(|e| e.unwrap().path()).collect();
+    // The crops only: the folder also holds its README.
+    let mut images: Vec<PathBuf> = std::fs::read_dir(repo.join("tests/faces"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .collect();
     images.sort();
     let bytes: Vec<Vec<u8>> = images.iter().map(|p| std::fs::read(p).unwrap()).collect();
     let pixels: Vec<_> = bytes.iter().map(|b| decode_image(b, &Limits::default()).unwrap()).collect();

@@ -78,9 +78,9 @@ fn widen(t: &TensorProto, name: &str) -> TensorProto {
     TensorProto { name: name.to_string(), dims: t.dims.clone(), data_type: FLOAT, raw_data, ..Default::default() }
 }
 
-/// IEEE half → single, exactly, subnormals, infinities and NaN included. Every case is computed
-/// and one selected, without branches, so that the loop over 23 million weights vectorizes (the
-/// `half` crate has no fast path on wasm32).
+/// IEEE half → single, exactly, subnormals, infinities and NaN included: every case computed,
+/// one selected. Written out rather than taken from the `half` crate, which has no fast path on
+/// wasm32 (the widening is ~50 ms natively, most of it allocating the f32 copies).
 fn f16_to_f32(h: u16) -> f32 {
     let h = u32::from(h);
     let sign = (h & 0x8000) << 16;
@@ -103,7 +103,48 @@ fn f16_to_f32(h: u16) -> f32 {
 
 #[cfg(test)]
 mod tests {
-    use super::f16_to_f32;
+    use super::{f16_to_f32, fold_f16_casts, FLOAT, FLOAT16};
+    use tract_onnx::pb::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto};
+
+    fn node(op: &str, input: &str, output: &str, to: Option<i64>) -> NodeProto {
+        let attribute = to.map(|i| AttributeProto { name: "to".into(), i, ..Default::default() }).into_iter().collect();
+        NodeProto { op_type: op.into(), input: vec![input.into()], output: vec![output.into()], attribute, ..Default::default() }
+    }
+
+    fn half(name: &str, values: &[u16]) -> TensorProto {
+        let raw_data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        TensorProto { name: name.into(), dims: vec![values.len() as i64], data_type: FLOAT16, raw_data, ..Default::default() }
+    }
+
+    #[test]
+    fn casts_of_f16_weights_become_f32_weights() {
+        // "a" is read by its cast only; "b" by its cast and by another node, so it must stay;
+        // the cast to f16 of "c" is not a widening and stays too.
+        let graph = GraphProto {
+            initializer: vec![half("a", &[0x3c00, 0xc000]), half("b", &[0x3800]), half("c", &[0])],
+            node: vec![
+                node("Cast", "a", "a32", Some(FLOAT as i64)),
+                node("Cast", "b", "b32", Some(FLOAT as i64)),
+                node("Identity", "b", "b_again", None),
+                node("Cast", "c", "c16", Some(FLOAT16 as i64)),
+            ],
+            ..Default::default()
+        };
+        let mut model = ModelProto { graph: Some(graph), ..Default::default() };
+        assert_eq!(fold_f16_casts(&mut model), 2);
+        let graph = model.graph.unwrap();
+        let ops: Vec<(&str, &str)> = graph.node.iter().map(|n| (n.op_type.as_str(), n.input[0].as_str())).collect();
+        assert_eq!(ops, [("Identity", "b"), ("Cast", "c")]);
+        let find = |name: &str| graph.initializer.iter().find(|t| t.name == name);
+        assert!(find("a").is_none(), "an f16 tensor nothing reads any more is dropped");
+        assert_eq!(find("b").unwrap().raw_data, 0x3800u16.to_le_bytes(), "an f16 tensor still read keeps its data");
+        let floats = |t: &TensorProto| -> Vec<f32> {
+            t.raw_data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+        };
+        let a32 = find("a32").unwrap();
+        assert_eq!((a32.data_type, floats(a32)), (FLOAT, vec![1.0, -2.0]));
+        assert_eq!(floats(find("b32").unwrap()), [0.5]);
+    }
 
     #[test]
     fn f16_widening_is_exact() {

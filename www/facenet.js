@@ -52,9 +52,10 @@ export { FaceEmbedError, ERROR_CODES, CACHE_NAME } from './protocol.js';
  * @property {string | URL} [workerUrl] default: worker.js beside this file
  * @property {string | URL} [bindingsUrl] default: ../pkg/facenet_wasm.js
  * @property {string | URL} [wasmUrl] default: ../pkg/facenet_wasm_bg.wasm (SIMD128)
- * @property {string | URL | null} [relaxedWasmUrl] the same module built with relaxed SIMD (fused
- *   multiply-add: 105 instead of 122 ms per face in Chromium 156), used where the browser has it; default:
- *   ../pkg/facenet_wasm_relaxed_bg.wasm, or none when `wasmUrl` is given without it; null: never
+ * @property {string | URL | null} [relaxedWasmUrl] the same module built with relaxed SIMD
+ *   (fused multiply-add: 102 instead of 121 ms per face in Chromium 156), used where the browser
+ *   has it; default: ../pkg/facenet_wasm_relaxed_bg.wasm, or none when `wasmUrl` is given without
+ *   it; null: never
  * @property {string | URL} [modelUrl] default: ../models/facenet.onnx
  * @property {string | URL} [manifestUrl] default: ../models/facenet.json
  */

@@ -7,8 +7,8 @@
 //   embedder.terminate();
 //
 // No bundler needed; with one, pass the URLs (workerUrl, bindingsUrl, wasmUrl, relaxedWasmUrl,
-// modelUrl, manifestUrl) if it moves files. Needs only 'wasm-unsafe-eval' beyond 'self' in a CSP: the
-// workers load from real URLs, never blob: or eval.
+// modelUrl, manifestUrl) if it moves files. Needs only 'wasm-unsafe-eval' beyond 'self' in a
+// CSP: the workers load from real URLs, never blob: or eval.
 
 import { CACHE_NAME, FaceEmbedError, fromWire } from './protocol.js';
 

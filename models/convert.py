@@ -168,9 +168,13 @@ def main():
             "std": [128.0, 128.0, 128.0],
         },
         "outputs": [
+            # same_person_threshold: cosine distance, measured on different photos of the same
+            # people with five-point aligned crops (tests/deepface.rs, models/README.md).
             {"model": "facenet", "output": "embedding128", "dimension": 128, "l2_normalize": True,
-             "note": f"embedding512 times a seeded orthonormal 512x128 matrix (numpy default_rng({PROJECTION_SEED}), QR)"},
-            {"model": "facenet512", "output": "embedding512", "dimension": 512, "l2_normalize": True},
+             "note": f"embedding512 times a seeded orthonormal 512x128 matrix (numpy default_rng({PROJECTION_SEED}), QR)",
+             "same_person_threshold": 0.42},
+            {"model": "facenet512", "output": "embedding512", "dimension": 512, "l2_normalize": True,
+             "same_person_threshold": 0.40},
         ],
     }
     with open(os.path.join(HERE, "facenet.json"), "w") as f:

@@ -41,6 +41,16 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<RgbImage, EmbedErro
     Ok(image.into_rgb8())
 }
 
+/// Encodes a crop as JPEG (what the CLI's `--crops` writes and the browser uploads). Fails
+/// only for sizes JPEG cannot hold (a side of 0 or over 65,535).
+pub fn encode_jpeg(image: &RgbImage, quality: u8) -> Result<Vec<u8>, EmbedError> {
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality.clamp(1, 100)).encode_image(image).map_err(
+        |e| EmbedError::InvalidInput(format!("cannot encode a {}×{} JPEG: {e}", image.width(), image.height())),
+    )?;
+    Ok(bytes)
+}
+
 /// Wraps raw RGBA pixels (a canvas `ImageData`, an `ImageBitmap` read back) as RGB.
 pub fn rgba_to_rgb(pixels: &[u8], width: u32, height: u32, limits: &Limits) -> Result<RgbImage, EmbedError> {
     let expected = (width as u64) * (height as u64) * 4;

@@ -5,8 +5,8 @@ use crate::manifest::{InputSpec, Layout, Manifest, OutputSpec};
 use crate::preprocess::{l2_normalize, to_input};
 use crate::{EmbedError, Limits};
 use image::RgbImage;
-use sha2::{Digest, Sha256};
 use prost::Message;
+use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use tract_onnx::prelude::*;
 
@@ -61,7 +61,7 @@ impl<'a> EmbedderBuilder<'a> {
             None => &self.manifest.outputs[0],
         }
         .clone();
-        let model_version = model_version(&self.onnx, &self.manifest, self.verify_hash)?;
+        let model_version = model_version(&self.onnx, self.manifest.sha256.as_deref(), self.verify_hash)?;
         let (plan, dimension) = build_plan(self.onnx, &self.manifest.input, &output)?;
         let state = plan.spawn().map_err(|e| EmbedError::ModelLoadError(format!("{e:#}")))?;
         Ok(Embedder {
@@ -110,6 +110,12 @@ impl Embedder {
     /// The model name this embedder produces, e.g. `facenet`.
     pub fn model_name(&self) -> &str {
         &self.output.model
+    }
+
+    /// The crop size the model takes, `(width, height)`: what [`align_face`](crate::align_face)
+    /// should produce for it.
+    pub fn input_size(&self) -> (u32, u32) {
+        (self.input.width, self.input.height)
     }
 
     /// Length of every vector it returns.
@@ -183,8 +189,10 @@ fn input_shape(input: &InputSpec) -> [usize; 4] {
     }
 }
 
-fn model_version(onnx: &[u8], manifest: &Manifest, verify: bool) -> Result<String, EmbedError> {
-    let expected = manifest.sha256.as_deref().map(str::to_ascii_lowercase);
+/// The model version (first 12 hex digits of the sha256) of `onnx`, checked against the
+/// manifest's `expected` hash when there is one (unless the caller has just checked it).
+pub(crate) fn model_version(onnx: &[u8], expected: Option<&str>, verify: bool) -> Result<String, EmbedError> {
+    let expected = expected.map(str::to_ascii_lowercase);
     let digest = match (&expected, verify) {
         (Some(hex), false) => hex.clone(),
         _ => Sha256::digest(onnx).iter().map(|b| format!("{b:02x}")).collect(),
@@ -199,13 +207,9 @@ fn model_version(onnx: &[u8], manifest: &Manifest, verify: bool) -> Result<Strin
     Ok(digest.chars().take(VERSION_LEN).collect())
 }
 
-/// ONNX bytes → optimized plan with a fixed input shape and the one output asked for.
-fn build_plan(
-    onnx: Cow<'_, [u8]>,
-    input: &InputSpec,
-    output: &OutputSpec,
-) -> Result<(Arc<TypedSimplePlan>, usize), EmbedError> {
-    let load = |e: TractError| EmbedError::ModelLoadError(format!("{e:#}"));
+/// ONNX bytes → tract's model, before any input fact is set. The bytes are freed as soon as
+/// they are decoded when given by value.
+pub(crate) fn read_onnx(onnx: Cow<'_, [u8]>) -> Result<InferenceModel, EmbedError> {
     let start = describe_start(&onnx);
     let unreadable =
         |e: &dyn std::fmt::Display| EmbedError::ModelLoadError(format!("not a readable ONNX model ({start}): {e:#}"));
@@ -213,8 +217,17 @@ fn build_plan(
     let mut proto = tract_onnx::pb::ModelProto::decode(&onnx[..]).map_err(|e| unreadable(&e))?;
     drop(onnx);
     crate::f16_weights::fold_f16_casts(&mut proto);
-    let mut model = tract_onnx::onnx().model_for_proto_model(&proto).map_err(|e| unreadable(&e))?;
-    drop(proto);
+    tract_onnx::onnx().model_for_proto_model(&proto).map_err(|e| unreadable(&e))
+}
+
+/// ONNX bytes → optimized plan with a fixed input shape and the one output asked for.
+fn build_plan(
+    onnx: Cow<'_, [u8]>,
+    input: &InputSpec,
+    output: &OutputSpec,
+) -> Result<(Arc<TypedSimplePlan>, usize), EmbedError> {
+    let load = |e: TractError| EmbedError::ModelLoadError(format!("{e:#}"));
+    let mut model = read_onnx(onnx)?;
     if !input.name.is_empty() {
         model = model.with_input_names([input.name.as_str()]).map_err(load)?;
     }

@@ -108,12 +108,24 @@ mod tests {
 
     fn node(op: &str, input: &str, output: &str, to: Option<i64>) -> NodeProto {
         let attribute = to.map(|i| AttributeProto { name: "to".into(), i, ..Default::default() }).into_iter().collect();
-        NodeProto { op_type: op.into(), input: vec![input.into()], output: vec![output.into()], attribute, ..Default::default() }
+        NodeProto {
+            op_type: op.into(),
+            input: vec![input.into()],
+            output: vec![output.into()],
+            attribute,
+            ..Default::default()
+        }
     }
 
     fn half(name: &str, values: &[u16]) -> TensorProto {
         let raw_data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        TensorProto { name: name.into(), dims: vec![values.len() as i64], data_type: FLOAT16, raw_data, ..Default::default() }
+        TensorProto {
+            name: name.into(),
+            dims: vec![values.len() as i64],
+            data_type: FLOAT16,
+            raw_data,
+            ..Default::default()
+        }
     }
 
     #[test]

@@ -1,5 +1,11 @@
-//! FaceNet face embeddings: encoded crop → decode → RGB → resize → standardize → tract plan →
-//! L2-normalize, one path for every front (the wasm module, the `facenet-embed` CLI, the tests).
+//! Face detection and FaceNet embeddings, one path for every front (the wasm module, the
+//! `facenet-embed` CLI, the tests):
+//!
+//! ```text
+//! photo → decode (EXIF) → RGB → Detector (RetinaFace, tiled) → faces: box, score, 5 landmarks
+//!       → align_face (five-point similarity) → 160×160 crop
+//! crop  → resize → standardize → Embedder (FaceNet plan) → L2-normalized vector
+//! ```
 //!
 //! Nothing here knows about browsers; `wasm.rs` is a thin binding layer over this crate.
 //!
@@ -16,25 +22,47 @@
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! From a photo:
+//!
+//! ```no_run
+//! use facenet_wasm::{align_face, decode_image, Alignment, Detector, DetectorManifest, Embedder, Limits, Manifest};
+//!
+//! let mut detector = Detector::builder(std::fs::read("models/retinaface.onnx")?, DetectorManifest::retinaface()).build()?;
+//! let mut embedder = Embedder::builder(std::fs::read("models/facenet.onnx")?, Manifest::facenet()).build()?;
+//! let photo = decode_image(&std::fs::read("classroom.jpg")?, &Limits::default())?;
+//! for face in detector.detect_rgb(&photo)? {
+//!     let crop = align_face(&photo, &face, Alignment::FivePoint, 160, 160).expect("a real face has extent");
+//!     let vector = embedder.embed_rgb(&crop)?.vector;
+//!     println!("{:?} {:.3} → {}-d", face.bbox, face.score, vector.len());
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+mod align;
 mod decode;
+mod detection;
+mod detector;
 mod embedder;
 mod error;
 mod f16_weights;
 mod limits;
 pub mod manifest;
 mod preprocess;
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub mod wasm_kernel;
 /// JavaScript bindings (wasm32 only): `FaceNetModel`, errors with stable `code`s.
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod wasm_kernel;
 
-pub use decode::{decode_image, rgba_to_rgb};
+pub use align::{align_face, face_transform, similarity, warp, Affine, Alignment, TEMPLATE_160};
+pub use decode::{decode_image, encode_jpeg, rgba_to_rgb};
+pub use detection::{anchor_count, anchors, decode as decode_detections, nms, BoundingBox, Face, RawOutputs};
+pub use detector::{Detector, DetectorBuilder, DetectorOptions, LARGE_FACE, MAX_PLANS, TILE, TILE_OVERLAP};
 pub use embedder::{Embedder, EmbedderBuilder, Embedding};
 pub use error::{EmbedError, ErrorCode};
 pub use limits::Limits;
-pub use manifest::Manifest;
+pub use manifest::{DetectorManifest, Manifest};
 pub use preprocess::{l2_normalize, to_input};
 
 /// Cosine similarity of two vectors (1 for the same direction); for comparing embeddings.

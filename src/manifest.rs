@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 /// The manifest of the shipped FaceNet model (`models/facenet.json`).
 pub const FACENET_MANIFEST_JSON: &str = include_str!("../models/facenet.json");
 
+/// The manifest of the shipped face detector (`models/retinaface.json`).
+pub const RETINAFACE_MANIFEST_JSON: &str = include_str!("../models/retinaface.json");
+
 /// Describes one ONNX file: its hash, how to feed it, and the embeddings it offers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -78,6 +81,11 @@ pub struct OutputSpec {
     /// Whether to L2-normalize the output (FaceNet's 128-d projection needs it).
     #[serde(default = "yes")]
     pub l2_normalize: bool,
+    /// Cosine distance at or below which two aligned faces are taken as the same person,
+    /// measured on different photos of the same people (models/README.md). `None` for
+    /// custom models: measure your own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub same_person_threshold: Option<f32>,
 }
 
 fn yes() -> bool {
@@ -108,8 +116,13 @@ impl Manifest {
         manifest.sha256 = None;
         manifest.size = None;
         manifest.input.name = String::new();
-        manifest.outputs =
-            vec![OutputSpec { model: name.into(), output: String::new(), dimension: None, l2_normalize: true }];
+        manifest.outputs = vec![OutputSpec {
+            model: name.into(),
+            output: String::new(),
+            dimension: None,
+            l2_normalize: true,
+            same_person_threshold: None,
+        }];
         manifest
     }
 
@@ -124,6 +137,102 @@ impl Manifest {
             .iter()
             .find(|o| o.model == name)
             .ok_or_else(|| EmbedError::UnknownModel { name: name.into(), available: self.model_names() })
+    }
+}
+
+/// Describes a RetinaFace-style detector: `[1, 3, H, W]` input of any size, and per anchor a
+/// box, a face probability and five landmarks (`models/retinaface.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectorManifest {
+    /// File name of the ONNX model, relative to the manifest.
+    pub file: String,
+    /// sha256 of the ONNX file, lowercase hex. When present, loading checks it.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// Size of the ONNX file in bytes.
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// How pixels become the input tensor (always NCHW).
+    pub input: DetectorInput,
+    /// Names of the three ONNX outputs.
+    pub outputs: DetectorOutputs,
+    /// The anchor layout the outputs refer to.
+    pub anchors: AnchorSpec,
+    /// Post-processing defaults.
+    pub defaults: DetectorDefaults,
+}
+
+/// The detector's input: `[1, 3, H, W]`, `(pixel − mean) / std` per channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectorInput {
+    /// Name of the ONNX input.
+    pub name: String,
+    /// Channel order fed to the model (`BGR` for RetinaFace).
+    #[serde(default)]
+    pub channels: Channels,
+    /// Per-channel value subtracted from 0–255 pixels, in the order fed.
+    pub mean: [f32; 3],
+    /// Per-channel divisor applied after subtracting `mean`.
+    pub std: [f32; 3],
+}
+
+/// Names of the detector's outputs: `[1, N, 4]` box offsets, `[1, N, 2]` softmaxed scores,
+/// `[1, N, 10]` landmark offsets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectorOutputs {
+    /// Box offsets output.
+    pub boxes: String,
+    /// Scores output (column 1 = face).
+    pub scores: String,
+    /// Landmark offsets output.
+    pub landmarks: String,
+}
+
+/// Anchors per feature map: one map per step, `sizes[k]` anchors (square, in input pixels)
+/// per cell of map `k`; offsets are decoded with `variances` (centre, size).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnchorSpec {
+    /// Stride of each feature map, in input pixels.
+    pub steps: Vec<u32>,
+    /// Anchor sides per feature map, in input pixels.
+    pub sizes: Vec<Vec<f32>>,
+    /// Decoding variances: centre offsets, log sizes.
+    pub variances: [f32; 2],
+}
+
+/// Post-processing defaults of a detector.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DetectorDefaults {
+    /// Lowest face probability kept.
+    pub min_score: f32,
+    /// Non-maximum suppression: overlap (IoU) above which the weaker face is dropped.
+    pub nms_iou: f32,
+}
+
+impl DetectorManifest {
+    /// The shipped RetinaFace manifest.
+    pub fn retinaface() -> DetectorManifest {
+        DetectorManifest::from_json(RETINAFACE_MANIFEST_JSON).expect("models/retinaface.json is valid: tested")
+    }
+
+    /// Parses a detector manifest; a malformed one is a [`EmbedError::ModelLoadError`].
+    pub fn from_json(json: &str) -> Result<DetectorManifest, EmbedError> {
+        let manifest: DetectorManifest = serde_json::from_str(json)
+            .map_err(|e| EmbedError::ModelLoadError(format!("invalid detector manifest: {e}")))?;
+        let a = &manifest.anchors;
+        let problem = if a.steps.is_empty() || a.steps.len() != a.sizes.len() {
+            Some("anchors need one list of sizes per step")
+        } else if a.steps.iter().any(|&s| s == 0) || a.sizes.iter().flatten().any(|s| !(*s > 0.0 && s.is_finite())) {
+            Some("anchor steps and sizes must be positive")
+        } else if manifest.input.std.iter().any(|s| *s == 0.0) {
+            Some("input std must not be 0")
+        } else {
+            None
+        };
+        match problem {
+            Some(p) => Err(EmbedError::ModelLoadError(format!("invalid detector manifest: {p}"))),
+            None => Ok(manifest),
+        }
     }
 }
 
@@ -147,6 +256,17 @@ mod tests {
     fn unknown_name_lists_the_available_ones() {
         let err = Manifest::facenet().output("arcface").unwrap_err();
         assert_eq!(err.to_string(), "unknown model \"arcface\"; this model file offers: facenet, facenet512");
+    }
+
+    #[test]
+    fn shipped_detector_manifest_is_retinaface() {
+        let m = DetectorManifest::retinaface();
+        assert_eq!((m.input.channels, m.input.mean), (Channels::BGR, [104.0, 117.0, 123.0]));
+        assert_eq!(m.anchors.steps, [8, 16, 32]);
+        assert_eq!((m.defaults.min_score, m.defaults.nms_iou), (0.6, 0.4));
+        assert_eq!(m.sha256.as_deref().map(str::len), Some(64));
+        let broken = RETINAFACE_MANIFEST_JSON.replace("\"steps\": [", "\"steps\": [0, ");
+        assert_eq!(DetectorManifest::from_json(&broken).unwrap_err().code(), crate::ErrorCode::ModelLoadError);
     }
 
     #[test]

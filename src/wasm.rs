@@ -3,7 +3,10 @@
 //! Errors arrive in JavaScript as `Error` objects whose `name` and `code` are the stable
 //! [`ErrorCode`] names, so callers branch on `error.code === "DecodeError"`.
 
-use crate::{EmbedError, Embedder, ErrorCode, Limits, Manifest};
+use crate::{
+    align_face, encode_jpeg, rgba_to_rgb, Alignment, Detector, DetectorManifest, DetectorOptions, EmbedError, Embedder,
+    ErrorCode, Limits, Manifest,
+};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
@@ -17,10 +20,58 @@ struct LoadOptions {
     manifest: Option<Manifest>,
     /// Hash the bytes against the manifest (default true; the worker checks natively first).
     verify_hash: Option<bool>,
+    #[serde(flatten)]
+    limits: LimitOptions,
+}
+
+/// Decode limits, each optional (defaults: [`Limits::default`]).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct LimitOptions {
     max_width: Option<u32>,
     max_height: Option<u32>,
     max_alloc: Option<f64>,
     min_side: Option<u32>,
+}
+
+impl LimitOptions {
+    fn limits(&self) -> Limits {
+        let defaults = Limits::default();
+        Limits {
+            max_width: self.max_width.unwrap_or(defaults.max_width),
+            max_height: self.max_height.unwrap_or(defaults.max_height),
+            max_alloc: self.max_alloc.map_or(defaults.max_alloc, |b| b as u64),
+            min_side: self.min_side.unwrap_or(defaults.min_side),
+        }
+    }
+}
+
+/// Options of [`FaceDetectorModel::new`], as a plain JavaScript object (all optional).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct DetectorLoadOptions {
+    /// A detector manifest other than the shipped RetinaFace's.
+    manifest: Option<DetectorManifest>,
+    verify_hash: Option<bool>,
+    /// Photos are scaled down to this long side before detection (default 3200).
+    max_side: Option<u32>,
+    /// Lowest face score kept (default 0.6).
+    min_score: Option<f32>,
+    /// Size of the aligned crops (default 160 × 160, FaceNet's input).
+    crop_width: Option<u32>,
+    crop_height: Option<u32>,
+    /// JPEG quality of the crops (default 92).
+    jpeg_quality: Option<u8>,
+    #[serde(flatten)]
+    limits: LimitOptions,
+}
+
+fn options_from<T: for<'de> Deserialize<'de> + Default>(options: JsValue) -> Result<T, JsValue> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(T::default());
+    }
+    serde_wasm_bindgen::from_value(options)
+        .map_err(|e| js_error(ErrorCode::InvalidInput, &format!("invalid options: {e}")))
 }
 
 fn js_error(code: ErrorCode, message: &str) -> JsValue {
@@ -48,19 +99,8 @@ impl FaceNetModel {
     #[wasm_bindgen(constructor)]
     pub fn new(onnx: Vec<u8>, options: JsValue) -> Result<FaceNetModel, JsValue> {
         console_error_panic_hook::set_once();
-        let options: LoadOptions = if options.is_undefined() || options.is_null() {
-            LoadOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options)
-                .map_err(|e| js_error(ErrorCode::InvalidInput, &format!("invalid options: {e}")))?
-        };
-        let defaults = Limits::default();
-        let limits = Limits {
-            max_width: options.max_width.unwrap_or(defaults.max_width),
-            max_height: options.max_height.unwrap_or(defaults.max_height),
-            max_alloc: options.max_alloc.map_or(defaults.max_alloc, |b| b as u64),
-            min_side: options.min_side.unwrap_or(defaults.min_side),
-        };
+        let options: LoadOptions = options_from(options)?;
+        let limits = options.limits.limits();
         let mut builder = Embedder::builder(onnx, options.manifest.unwrap_or_else(Manifest::facenet))
             .limits(limits)
             .verify_hash(options.verify_hash.unwrap_or(true));
@@ -114,6 +154,100 @@ impl FaceNetModel {
                 Err(_) => js_error(ErrorCode::InvalidInput, "batch items must be Uint8Array"),
             })
             .collect()
+    }
+}
+
+/// A loaded face detector: photos → faces with their aligned crops. Its plan is built once,
+/// in the constructor (a second, for small photos, on first use).
+#[wasm_bindgen]
+pub struct FaceDetectorModel {
+    inner: Detector,
+    crop: (u32, u32),
+    jpeg_quality: u8,
+}
+
+#[wasm_bindgen]
+impl FaceDetectorModel {
+    /// Builds the detector from ONNX bytes. `options`: `{manifest, verifyHash, maxSide, minScore,
+    /// cropWidth, cropHeight, jpegQuality, maxWidth, maxHeight, maxAlloc, minSide}`, all optional.
+    /// Throws `ModelLoadError` or `InvalidInput`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(onnx: Vec<u8>, options: JsValue) -> Result<FaceDetectorModel, JsValue> {
+        console_error_panic_hook::set_once();
+        let o: DetectorLoadOptions = options_from(options)?;
+        let manifest = o.manifest.unwrap_or_else(DetectorManifest::retinaface);
+        let mut search = DetectorOptions::for_manifest(&manifest);
+        if let Some(px) = o.max_side {
+            search = search.max_side(px);
+        }
+        if let Some(score) = o.min_score {
+            search = search.min_score(score);
+        }
+        let crop = (o.crop_width.unwrap_or(160), o.crop_height.unwrap_or(160));
+        if crop.0 == 0 || crop.1 == 0 || crop.0 > 1024 || crop.1 > 1024 {
+            return Err(js_error(
+                ErrorCode::InvalidInput,
+                &format!("crop size {}×{} must lie in 1–1024", crop.0, crop.1),
+            ));
+        }
+        let inner = Detector::builder(onnx, manifest)
+            .options(search)
+            .limits(o.limits.limits())
+            .verify_hash(o.verify_hash.unwrap_or(true))
+            .build()
+            .map_err(to_js)?;
+        Ok(FaceDetectorModel { inner, crop, jpeg_quality: o.jpeg_quality.unwrap_or(92) })
+    }
+
+    /// First 12 hex digits of the detector weights' sha256.
+    #[wasm_bindgen(getter, js_name = modelVersion)]
+    pub fn model_version(&self) -> String {
+        self.inner.model_version().to_string()
+    }
+
+    /// Finds the faces of an encoded photo (EXIF orientation applied) →
+    /// `{width, height, faces: [{box: {x, y, width, height}, score, landmarks: [[x, y] × 5],
+    /// crop: {width, height, rgba: Uint8Array, jpeg: Uint8Array}}]}`, best score first.
+    #[wasm_bindgen(js_name = detectImage)]
+    pub fn detect_image(&mut self, bytes: &[u8]) -> Result<JsValue, JsValue> {
+        let photo = crate::decode_image(bytes, self.inner.limits()).map_err(to_js)?;
+        self.faces_of(&photo)
+    }
+
+    /// The same for RGBA pixels (`ImageData.data`, width × height × 4 bytes).
+    #[wasm_bindgen(js_name = detectRgba)]
+    pub fn detect_rgba(&mut self, pixels: &[u8], width: u32, height: u32) -> Result<JsValue, JsValue> {
+        let photo = rgba_to_rgb(pixels, width, height, self.inner.limits()).map_err(to_js)?;
+        self.faces_of(&photo)
+    }
+
+    fn faces_of(&mut self, photo: &image::RgbImage) -> Result<JsValue, JsValue> {
+        let faces = self.inner.detect_rgb(photo).map_err(to_js)?;
+        let list = js_sys::Array::new();
+        let set = |target: &JsValue, key: &str, value: &JsValue| {
+            // Ignoring the result: setting a property on a fresh plain object cannot fail.
+            let _ = js_sys::Reflect::set(target, &key.into(), value);
+        };
+        for face in &faces {
+            let (w, h) = self.crop;
+            let Some(crop) = align_face(photo, face, Alignment::FivePoint, w, h) else { continue };
+            let rgba: Vec<u8> = crop.pixels().flat_map(|p| [p.0[0], p.0[1], p.0[2], 255]).collect();
+            let jpeg = encode_jpeg(&crop, self.jpeg_quality).map_err(to_js)?;
+            let value = serde_wasm_bindgen::to_value(face)
+                .map_err(|e| js_error(ErrorCode::InferenceError, &format!("cannot convert a face: {e}")))?;
+            let crop_value: JsValue = js_sys::Object::new().into();
+            set(&crop_value, "width", &w.into());
+            set(&crop_value, "height", &h.into());
+            set(&crop_value, "rgba", &js_sys::Uint8Array::from(rgba.as_slice()).into());
+            set(&crop_value, "jpeg", &js_sys::Uint8Array::from(jpeg.as_slice()).into());
+            set(&value, "crop", &crop_value);
+            list.push(&value);
+        }
+        let result: JsValue = js_sys::Object::new().into();
+        set(&result, "width", &photo.width().into());
+        set(&result, "height", &photo.height().into());
+        set(&result, "faces", &list);
+        Ok(result)
     }
 }
 

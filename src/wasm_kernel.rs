@@ -16,13 +16,13 @@
 #![allow(unsafe_code)]
 
 use std::arch::wasm32::*;
+use tract_onnx::prelude::DatumType;
 use tract_onnx::tract_core::tract_linalg::isa::{Arch, IsaSet};
 use tract_onnx::tract_core::tract_linalg::mmm::{DynKernel, FusedKerSpec, MatMatMul, Query, Suitable};
 use tract_onnx::tract_core::tract_linalg::mmm_routines::MmmRoutine;
 use tract_onnx::tract_core::tract_linalg::mmm_tiers::MmmTier;
 use tract_onnx::tract_core::tract_linalg::pack::Packing;
 use tract_onnx::tract_core::tract_linalg::Scaler;
-use tract_onnx::prelude::DatumType;
 
 /// The name tract reports for this kernel (in profiles and `MatMatMul::name`).
 pub const KERNEL_NAME: &str = "facenet_wasm_f32_4x8";
@@ -103,9 +103,9 @@ unsafe fn kernel_f32_4x8(spec: &[FusedKerSpec<f32>]) -> isize {
                 FusedKerSpec::ScalarMul(a) => each(&mut acc, |v| f32x4_mul(f32x4_splat(a), v)),
                 FusedKerSpec::ScalarSub(a) => each(&mut acc, |v| f32x4_sub(f32x4_splat(a), v)),
                 FusedKerSpec::ScalarSubF(a) => each(&mut acc, |v| f32x4_sub(v, f32x4_splat(a))),
-                FusedKerSpec::LeakyRelu(a) => each(&mut acc, |v| {
-                    v128_bitselect(v, f32x4_mul(f32x4_splat(a), v), f32x4_gt(v, zero))
-                }),
+                FusedKerSpec::LeakyRelu(a) => {
+                    each(&mut acc, |v| v128_bitselect(v, f32x4_mul(f32x4_splat(a), v), f32x4_gt(v, zero)))
+                }
                 FusedKerSpec::PerRowMin(row) => per_row(&mut acc, row, |a, b| f32x4_min(a, b), false),
                 FusedKerSpec::PerRowMax(row) => per_row(&mut acc, row, |a, b| f32x4_max(a, b), false),
                 FusedKerSpec::PerRowAdd(row) => per_row(&mut acc, row, |a, b| f32x4_add(a, b), false),
@@ -197,8 +197,12 @@ unsafe fn kernel_f32_4x8(spec: &[FusedKerSpec<f32>]) -> isize {
 }
 
 fn make() -> Box<dyn MatMatMul> {
-    let mut kernel =
-        DynKernel::<MR, NR, f32>::new(KERNEL_NAME, kernel_f32_4x8, f32::packing(MR).align(16), f32::packing(NR).align(16));
+    let mut kernel = DynKernel::<MR, NR, f32>::new(
+        KERNEL_NAME,
+        kernel_f32_4x8,
+        f32::packing(MR).align(16),
+        f32::packing(NR).align(16),
+    );
     kernel.arch = Some(Arch::Wasm32Simd128);
     kernel.mmm()
 }

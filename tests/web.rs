@@ -2,7 +2,7 @@
 //! errors as JavaScript `Error`s with stable codes, options, batches.
 #![cfg(target_arch = "wasm32")]
 
-use facenet_wasm::wasm::{error_codes, FaceNetModel};
+use facenet_wasm::wasm::{error_codes, FaceDetectorModel, FaceNetModel};
 use js_sys::{Array, Reflect, Uint8Array, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -16,6 +16,9 @@ const CHANNEL_MEAN: &[u8] = include_bytes!("models/channel-mean.onnx");
 const CHANNEL_MEAN_MANIFEST: &str = include_str!("models/channel-mean.json");
 const CONV_BLOCK: &[u8] = include_bytes!("models/conv-block.onnx");
 const CONV_BLOCK_EXPECTED: &str = include_str!("models/conv-block-expected.json");
+const RETINAFACE: &[u8] = include_bytes!("../models/retinaface.onnx");
+const PHOTO: &[u8] = include_bytes!("photos/sample1.jpg");
+const DETECTIONS: &str = include_str!("golden/detections.json");
 
 fn code_of(error: &JsValue) -> String {
     Reflect::get(error, &"code".into()).unwrap().as_string().unwrap_or_default()
@@ -127,4 +130,45 @@ fn a_conv_block_with_ragged_tiles_matches_onnxruntime() {
     let got = plain.as_slice::<f32>().unwrap();
     let worst = got.iter().zip(floats("output")).map(|(g, e)| (g - e).abs()).fold(0f32, f32::max);
     assert!(worst < 1e-4, "largest difference from onnxruntime: {worst}");
+}
+
+/// The detector in the browser: sample1's three faces where onnxruntime found them, each with
+/// a 160×160 aligned crop as RGBA pixels and a JPEG; errors as coded `Error`s.
+#[wasm_bindgen_test]
+fn the_detector_finds_the_faces_of_a_photo_with_their_crops() {
+    let get = |v: &JsValue, key: &str| Reflect::get(v, &key.into()).unwrap();
+    let num = |v: &JsValue, key: &str| get(v, key).as_f64().unwrap() as f32;
+    let mut detector = FaceDetectorModel::new(RETINAFACE.to_vec(), JsValue::UNDEFINED).unwrap();
+    assert_eq!(detector.model_version(), "b7a7acab55e1");
+    let found = detector.detect_image(PHOTO).unwrap();
+    assert_eq!((num(&found, "width"), num(&found, "height")), (1920.0, 1280.0));
+    let faces: Array = get(&found, "faces").dyn_into().unwrap();
+    let golden: serde_json::Value = serde_json::from_str(DETECTIONS).unwrap();
+    let expected = golden["sample1.jpg"]["faces"].as_array().unwrap();
+    assert_eq!(faces.length() as usize, expected.len());
+    for (face, want) in faces.iter().zip(expected) {
+        let b = get(&face, "box");
+        let got = facenet_wasm::BoundingBox {
+            x: num(&b, "x"),
+            y: num(&b, "y"),
+            width: num(&b, "width"),
+            height: num(&b, "height"),
+        };
+        let w: Vec<f32> = want["box"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        let iou = got.iou(&facenet_wasm::BoundingBox { x: w[0], y: w[1], width: w[2], height: w[3] });
+        assert!(iou >= 0.5, "IoU {iou}");
+        let crop = get(&face, "crop");
+        assert_eq!((num(&crop, "width"), num(&crop, "height")), (160.0, 160.0));
+        assert_eq!(get(&crop, "rgba").dyn_into::<Uint8Array>().unwrap().length(), 160 * 160 * 4);
+        let jpeg = get(&crop, "jpeg").dyn_into::<Uint8Array>().unwrap().to_vec();
+        assert_eq!(&jpeg[..2], &[0xff, 0xd8]);
+        assert_eq!(Array::from(&get(&face, "landmarks")).length(), 5);
+    }
+    assert_eq!(code_of(&detector.detect_image(&PHOTO[..PHOTO.len() / 2]).unwrap_err()), "DecodeError");
+    assert_eq!(code_of(&detector.detect_rgba(&[0; 10], 2, 2).unwrap_err()), "InvalidInput");
+    let empty = detector.detect_rgba(&vec![128; 64 * 64 * 4], 64, 64).unwrap();
+    assert_eq!(Array::from(&get(&empty, "faces")).length(), 0);
+    assert_eq!(code_of(&FaceDetectorModel::new(FACE.to_vec(), JsValue::UNDEFINED).err().unwrap()), "ModelLoadError");
+    let bad = FaceDetectorModel::new(RETINAFACE.to_vec(), options("{\"maxSide\": 4}")).err().unwrap();
+    assert_eq!(code_of(&bad), "InvalidInput");
 }

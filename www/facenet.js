@@ -4,10 +4,11 @@
 //   const embedder = await FaceEmbedder.create({ model: 'facenet', onProgress: console.log });
 //   const { embedding, dimension, model, modelVersion } = await embedder.embed(file);
 //   const results = await embedder.embedBatch(files, { onProgress: ({ done, total }) => {} });
+//   const faces = await embedder.embedFaces(photo);   // [{box, score, landmarks, crop, embedding, …}]
 //   embedder.terminate();
 //
 // No bundler needed; with one, pass the URLs (workerUrl, bindingsUrl, wasmUrl, relaxedWasmUrl,
-// modelUrl, manifestUrl) if it moves files. Needs only 'wasm-unsafe-eval' beyond 'self' in a
+// modelUrl, manifestUrl, detectorUrl, detectorManifestUrl) if it moves files. Needs only 'wasm-unsafe-eval' beyond 'self' in a
 // CSP: the workers load from real URLs, never blob: or eval.
 
 import { CACHE_NAME, FaceEmbedError, fromWire } from './protocol.js';
@@ -18,6 +19,7 @@ export { FaceEmbedError, ERROR_CODES, CACHE_NAME } from './protocol.js';
 /** @typedef {import('./protocol.js').Progress} Progress */
 /** @typedef {import('./protocol.js').WorkerInput} WorkerInput */
 /** @typedef {import('./protocol.js').FromWorker} FromWorker */
+/** @typedef {import('./protocol.js').DetectedFace} DetectedFace */
 
 /**
  * What can be embedded: encoded image bytes (File, Blob, ArrayBuffer, a typed array), decoded
@@ -40,6 +42,18 @@ export { FaceEmbedError, ERROR_CODES, CACHE_NAME } from './protocol.js';
  * @typedef {{index: number, ok: true} & Embedding | {index: number, ok: false, error: FaceEmbedError}} BatchResult
  */
 
+/** @typedef {DetectedFace & Embedding} EmbeddedFace a face with the vector of its aligned crop */
+
+/**
+ * @template T
+ * @typedef {{index: number, ok: true, faces: T[]} | {index: number, ok: false, error: FaceEmbedError}} PhotoResult
+ */
+
+/**
+ * @template R
+ * @typedef {{onProgress?: (p: {done: number, total: number, failed: number, result: R}) => void, timeoutMs?: number}} BatchOptions
+ */
+
 /**
  * @typedef {object} FaceEmbedderOptions
  * @property {string} [model] 'facenet' (128-d, default) or 'facenet512'
@@ -58,12 +72,20 @@ export { FaceEmbedError, ERROR_CODES, CACHE_NAME } from './protocol.js';
  *   it; null: never
  * @property {string | URL} [modelUrl] default: ../models/facenet.onnx
  * @property {string | URL} [manifestUrl] default: ../models/facenet.json
+ * @property {boolean} [detector] load the face detector in every worker at start (default: each
+ *   worker loads it on its first detect(); it is 1.7 MB, cached like the model)
+ * @property {string | URL} [detectorUrl] default: ../models/retinaface.onnx
+ * @property {string | URL} [detectorManifestUrl] default: ../models/retinaface.json
+ * @property {number} [maxSide] photos are scaled down to this long side before detection
+ *   (default 3200: faces of ~25 px in a 4000×3000 photo are found; work grows with its square)
+ * @property {number} [minScore] lowest face score kept (default 0.6)
  */
 
 /**
  * @typedef {object} Job
+ * @property {'embed' | 'detect'} op
  * @property {WorkerInput} input
- * @property {(value: Embedding) => void} resolve
+ * @property {(value: any) => void} resolve
  * @property {(error: FaceEmbedError) => void} reject
  * @property {number} attempts how many workers died on it so far
  * @property {number} timeoutMs
@@ -124,6 +146,10 @@ export class FaceEmbedder {
       manifestUrl: resolveUrl(options.manifestUrl, '../models/facenet.json'),
       model: options.model ?? 'facenet',
       cache: options.cache ?? true,
+      detectorUrl: resolveUrl(options.detectorUrl, '../models/retinaface.onnx'),
+      detectorManifestUrl: resolveUrl(options.detectorManifestUrl, '../models/retinaface.json'),
+      detector: options.detector ?? false,
+      detectorOptions: { maxSide: options.maxSide, minScore: options.minScore },
     };
   }
 
@@ -165,6 +191,63 @@ export class FaceEmbedder {
    * @returns {Promise<Embedding>}
    */
   embed(input, options = {}) {
+    return this.#enqueue('embed', input, options);
+  }
+
+  /**
+   * Finds the faces of a photo (File/Blob, bytes, ImageBitmap, ImageData or URL): box, score,
+   * five landmarks in the photo's pixels (EXIF orientation applied), and the aligned 160×160
+   * crop as an ImageBitmap, a JPEG Blob to upload and ImageData. Best score first; a photo
+   * without faces gives []. The detector is loaded on first use (or at start with
+   * `detector: true`).
+   * @param {EmbedInput} input
+   * @param {{timeoutMs?: number}} [options]
+   * @returns {Promise<DetectedFace[]>}
+   */
+  async detect(input, options = {}) {
+    const found = await this.#enqueue('detect', input, options);
+    return found.faces;
+  }
+
+  /**
+   * Finds the faces of a photo and embeds each aligned crop, spread over the pool.
+   * @param {EmbedInput} input
+   * @param {{timeoutMs?: number}} [options]
+   * @returns {Promise<EmbeddedFace[]>}
+   */
+  async embedFaces(input, options = {}) {
+    const faces = await this.detect(input, options);
+    const vectors = await Promise.all(faces.map((face) => this.embed(face.crop.imageData, options)));
+    return faces.map((face, i) => ({ ...face, ...vectors[i] }));
+  }
+
+  /**
+   * detect() for many photos; one bad photo fails alone, in its own slot.
+   * @param {EmbedInput[]} inputs
+   * @param {BatchOptions<PhotoResult<DetectedFace>>} [options]
+   * @returns {Promise<PhotoResult<DetectedFace>[]>}
+   */
+  detectBatch(inputs, options = {}) {
+    return this.#batch(inputs, async (input, index) => ({ index, ok: true, faces: await this.detect(input, options) }), options);
+  }
+
+  /**
+   * embedFaces() for many photos; one bad photo fails alone, in its own slot.
+   * @param {EmbedInput[]} inputs
+   * @param {BatchOptions<PhotoResult<EmbeddedFace>>} [options]
+   * @returns {Promise<PhotoResult<EmbeddedFace>[]>}
+   */
+  embedFacesBatch(inputs, options = {}) {
+    return this.#batch(inputs, async (input, index) => ({ index, ok: true, faces: await this.embedFaces(input, options) }), options);
+  }
+
+  /**
+   * @param {'embed' | 'detect'} op
+   * @param {EmbedInput} input
+   * @param {{timeoutMs?: number}} options
+   * @returns {Promise<any>}
+   */
+  #enqueue(op, input, options) {
     return new Promise((resolve, reject) => {
       if (this.#terminated) {
         reject(new FaceEmbedError('Cancelled', 'the embedder was terminated'));
@@ -177,7 +260,7 @@ export class FaceEmbedder {
         reject(error);
         return;
       }
-      this.#queue.push({ input: wire, resolve, reject, attempts: 0, timeoutMs: options.timeoutMs ?? this.#options.timeoutMs });
+      this.#queue.push({ op, input: wire, resolve, reject, attempts: 0, timeoutMs: options.timeoutMs ?? this.#options.timeoutMs });
       this.#pump();
     });
   }
@@ -189,14 +272,26 @@ export class FaceEmbedder {
    * @param {{onProgress?: (p: {done: number, total: number, failed: number, result: BatchResult}) => void, timeoutMs?: number}} [options]
    * @returns {Promise<BatchResult[]>}
    */
-  async embedBatch(inputs, options = {}) {
+  embedBatch(inputs, options = {}) {
+    return this.#batch(inputs, async (input, index) => ({ index, ok: true, ...(await this.embed(input, options)) }), options);
+  }
+
+  /**
+   * Runs `work` on every input across the pool: each result is `ok` or carries its own error.
+   * @template {{index: number, ok: boolean}} R
+   * @param {EmbedInput[]} inputs
+   * @param {(input: EmbedInput, index: number) => Promise<R>} work
+   * @param {BatchOptions<R | {index: number, ok: false, error: FaceEmbedError}>} options
+   * @returns {Promise<(R | {index: number, ok: false, error: FaceEmbedError})[]>}
+   */
+  async #batch(inputs, work, options) {
     let done = 0;
     let failed = 0;
     return Promise.all(inputs.map(async (input, index) => {
-      /** @type {BatchResult} */
+      /** @type {R | {index: number, ok: false, error: FaceEmbedError}} */
       let result;
       try {
-        result = { index, ok: true, ...(await this.embed(input, options)) };
+        result = await work(input, index);
       } catch (error) {
         failed++;
         result = { index, ok: false, error: /** @type {FaceEmbedError} */ (error) };
@@ -393,7 +488,7 @@ export class FaceEmbedder {
       slot.timer = setTimeout(
         () => this.#replace(slot, 'Timeout', `worker ${slot.index} took longer than ${job.timeoutMs} ms`),
         job.timeoutMs);
-      slot.worker.postMessage({ type: 'embed', id: slot.requestId, input: job.input });
+      slot.worker.postMessage({ type: job.op, id: slot.requestId, input: job.input });
     }
   }
 }

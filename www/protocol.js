@@ -84,6 +84,7 @@ export function fromWire(wire) {
  * What the page sends to a worker.
  * @typedef {{type: 'init', id: number, options: WorkerInit}
  *   | {type: 'embed', id: number, input: WorkerInput}
+ *   | {type: 'detect', id: number, input: WorkerInput}
  *   | {type: 'stats', id: number}
  *   | {type: 'crash'} | {type: 'hang', ms: number}} ToWorker
  */
@@ -98,6 +99,29 @@ export function fromWire(wire) {
  * @property {object} [manifest] the manifest itself, instead of manifestUrl
  * @property {string} [model] model name, e.g. 'facenet' or 'facenet512'
  * @property {boolean} [cache] keep the model in the Cache API (default true)
+ * @property {string} detectorUrl URL of the face detector's ONNX file
+ * @property {string} detectorManifestUrl URL of the detector's manifest JSON
+ * @property {boolean} [detector] load the detector with the model (default: on the first detect)
+ * @property {DetectorOptions} [detectorOptions]
+ */
+
+/**
+ * How photos are searched (the Rust core's DetectorOptions).
+ * @typedef {object} DetectorOptions
+ * @property {number} [maxSide] photos with a longer side are scaled down to it first (default
+ *   3200: faces of ~25 px in a 4000×3000 photo are found; lower is faster)
+ * @property {number} [minScore] lowest face score kept (default 0.6)
+ */
+
+/**
+ * One face found in a photo, in the photo's own pixels (EXIF orientation applied).
+ * @typedef {object} DetectedFace
+ * @property {{x: number, y: number, width: number, height: number}} box
+ * @property {number} score detector confidence, 0–1
+ * @property {[number, number][]} landmarks five points: eyes, nose tip, mouth corners (left,
+ *   right in the image)
+ * @property {{width: number, height: number, bitmap: ImageBitmap, blob: Blob, imageData: ImageData}} crop
+ *   the aligned crop the embedder sees (160×160): as a bitmap to draw, a JPEG to upload, pixels
  */
 
 /**

@@ -28,6 +28,12 @@ const RELAXED_SIMD_PROBE = new Uint8Array([
 
 /** @type {any} the FaceNetModel from the wasm module */
 let model = null;
+/** @type {any} the wasm-bindgen module, kept to build the detector on first use */
+let bindings = null;
+/** @type {WorkerInit | null} */
+let initOptions = null;
+/** @type {Promise<any> | null} the FaceDetectorModel, loaded once (evicted on failure) */
+let detectorLoad = null;
 /** @type {WebAssembly.Memory | null} */
 let memory = null;
 /** @type {{modelName: string, modelVersion: string, dimension: number} | null} */
@@ -41,6 +47,7 @@ scope.onmessage = (event) => {
   switch (msg.type) {
     case 'init': answer(msg.id, () => load(msg.id, msg.options)); break;
     case 'embed': answer(msg.id, () => embed(msg.input)); break;
+    case 'detect': answer(msg.id, () => detect(msg.id, msg.input)); break;
     case 'stats': answer(msg.id, async () => stats()); break;
     // Test hooks: a real uncaught error and a real busy loop, to prove the client replaces a
     // crashed or hung worker. They do nothing a page could not do by sending bad work.
@@ -66,13 +73,25 @@ function hang(ms) {
 async function answer(id, work) {
   try {
     const value = await work();
-    const transfer = value && value.embedding instanceof Float32Array ? [value.embedding.buffer] : [];
-    scope.postMessage({ type: 'result', id, ok: true, value }, transfer);
+    scope.postMessage({ type: 'result', id, ok: true, value }, transferables(value));
   } catch (error) {
     // A trap (panic, out of memory) leaves the wasm instance unusable: this worker must go.
     const fatal = error instanceof WebAssembly.RuntimeError;
     scope.postMessage({ type: 'result', id, ok: false, error: toWire(error, fatal ? 'WorkerCrashed' : 'InferenceError'), fatal });
   }
+}
+
+/**
+ * Buffers and bitmaps of an answer, moved to the page rather than copied.
+ * @param {any} value
+ * @returns {Transferable[]}
+ */
+function transferables(value) {
+  if (value?.embedding instanceof Float32Array) return [value.embedding.buffer];
+  if (Array.isArray(value?.faces)) {
+    return value.faces.flatMap((/** @type {any} */ f) => [f.crop.bitmap, f.crop.imageData.data.buffer]);
+  }
+  return [];
 }
 
 /**
@@ -227,7 +246,8 @@ async function load(id, options) {
   report(id, { status: 'compile', file: wasmUrl });
   const compileStart = performance.now();
   const module = await WebAssembly.compile(wasmBytes);
-  const bindings = await import(options.bindingsUrl);
+  bindings = await import(options.bindingsUrl);
+  initOptions = options;
   const exports = await bindings.default({ module_or_path: module });
   memory = exports.memory;
   const compileMs = performance.now() - compileStart;
@@ -241,8 +261,73 @@ async function load(id, options) {
   model = new bindings.FaceNetModel(bytes, { model: options.model, manifest, verifyHash: !verified });
   const planMs = performance.now() - planStart;
   info = { modelName: model.modelName, modelVersion: model.modelVersion, dimension: model.dimension };
+  if (options.detector) await ensureDetector(id);
   report(id, { status: 'ready', file: options.modelUrl, fromCache });
   return { ...info, fromCache, wasm, timings: { compileMs, modelMs, planMs, totalMs: performance.now() - start } };
+}
+
+/**
+ * The face detector, loaded like the model (cached by hash, checked, typed errors) the first
+ * time it is needed; a failed load is forgotten so the next request tries again.
+ * @param {number} id
+ */
+function ensureDetector(id) {
+  if (!detectorLoad) {
+    detectorLoad = loadDetector(id).catch((error) => {
+      detectorLoad = null;
+      throw error;
+    });
+  }
+  return detectorLoad;
+}
+
+/** @param {number} id */
+async function loadDetector(id) {
+  const options = /** @type {WorkerInit} */ (initOptions);
+  if (!bindings) throw new FaceEmbedError('ModelLoadError', 'the wasm module is not loaded');
+  const { response, bytes: json } = await fetchBytes(options.detectorManifestUrl);
+  let manifest;
+  try {
+    if (!response.ok) throw new Error('not OK');
+    manifest = JSON.parse(new TextDecoder().decode(json));
+  } catch {
+    throw new FaceEmbedError('ModelLoadError', `${options.detectorManifestUrl} did not return a detector manifest: ${whatArrived(response, json)}`);
+  }
+  const { bytes, verified } = await modelBytes(id, options.detectorUrl, manifest, options.cache !== false);
+  report(id, { status: 'plan', file: options.detectorUrl });
+  return new bindings.FaceDetectorModel(bytes, { ...options.detectorOptions, manifest, verifyHash: !verified });
+}
+
+/**
+ * The input's pixels or bytes, and which of the model's two entry points takes them.
+ * @template T
+ * @param {WorkerInput} input
+ * @param {(bytes: Uint8Array) => T} encoded
+ * @param {(rgba: Uint8ClampedArray, width: number, height: number) => T} pixels
+ * @returns {Promise<T>}
+ */
+async function withInput(input, encoded, pixels) {
+  switch (input.kind) {
+    case 'blob':
+      return encoded(new Uint8Array(await input.blob.arrayBuffer()));
+    case 'url':
+      return encoded(await fetchInput(input.url, input.headers));
+    case 'imagedata':
+      return pixels(input.imageData.data, input.imageData.width, input.imageData.height);
+    case 'bitmap': {
+      const { width, height } = input.bitmap;
+      const canvas = new OffscreenCanvas(width, height);
+      const context = /** @type {OffscreenCanvasRenderingContext2D} */ (canvas.getContext('2d'));
+      context.drawImage(input.bitmap, 0, 0);
+      return pixels(context.getImageData(0, 0, width, height).data, width, height);
+    }
+    case 'test': // test hooks, as requests: never answered
+      if (input.action === 'crash') crash();
+      else hang(60000);
+      return new Promise(() => {});
+    default:
+      throw new FaceEmbedError('InvalidInput', `unknown input kind ${JSON.stringify(/** @type {any} */ (input).kind)}`);
+  }
 }
 
 /**
@@ -252,33 +337,27 @@ async function embed(input) {
   if (!model || !info) throw new FaceEmbedError('ModelLoadError', 'the model is not loaded');
   const start = performance.now();
   /** @type {Float32Array} */
-  let embedding;
-  switch (input.kind) {
-    case 'blob':
-      embedding = model.embedImage(new Uint8Array(await input.blob.arrayBuffer()));
-      break;
-    case 'url':
-      embedding = model.embedImage(await fetchInput(input.url, input.headers));
-      break;
-    case 'imagedata':
-      embedding = model.embedRgba(input.imageData.data, input.imageData.width, input.imageData.height);
-      break;
-    case 'bitmap': {
-      const { width, height } = input.bitmap;
-      const canvas = new OffscreenCanvas(width, height);
-      const context = /** @type {OffscreenCanvasRenderingContext2D} */ (canvas.getContext('2d'));
-      context.drawImage(input.bitmap, 0, 0);
-      embedding = model.embedRgba(context.getImageData(0, 0, width, height).data, width, height);
-      break;
-    }
-    case 'test': // test hooks, as requests: never answered
-      if (input.action === 'crash') crash();
-      else hang(60000);
-      return new Promise(() => {});
-    default:
-      throw new FaceEmbedError('InvalidInput', `unknown input kind ${JSON.stringify(/** @type {any} */ (input).kind)}`);
-  }
+  const embedding = await withInput(input, (bytes) => model.embedImage(bytes), (rgba, w, h) => model.embedRgba(rgba, w, h));
   return { embedding, dimension: info.dimension, model: info.modelName, modelVersion: info.modelVersion, elapsedMs: performance.now() - start };
+}
+
+/**
+ * Faces of a photo, each with its aligned crop as a bitmap, a JPEG blob and pixels.
+ * @param {number} id
+ * @param {WorkerInput} input
+ */
+async function detect(id, input) {
+  const detector = await ensureDetector(id);
+  const start = performance.now();
+  /** @type {{width: number, height: number, faces: any[]}} */
+  const found = await withInput(input, (bytes) => detector.detectImage(bytes), (rgba, w, h) => detector.detectRgba(rgba, w, h));
+  const faces = await Promise.all(found.faces.map(async (/** @type {any} */ face) => {
+    const { width, height, rgba, jpeg } = face.crop;
+    const imageData = new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.byteLength), width, height);
+    const bitmap = await createImageBitmap(imageData);
+    return { ...face, crop: { width, height, bitmap, blob: new Blob([jpeg], { type: 'image/jpeg' }), imageData } };
+  }));
+  return { width: found.width, height: found.height, faces, elapsedMs: performance.now() - start };
 }
 
 /**

@@ -134,3 +134,77 @@ fn a_custom_onnx_file_runs_with_its_manifest_or_without() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(lines(&out)[0]["embedding_model"], "facenet-like");
 }
+
+#[test]
+fn detect_finds_aligns_and_embeds_every_face_and_writes_the_crops() {
+    let dir = std::env::temp_dir().join(format!("facenet-embed-detect-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let corrupt = dir.join("corrupt.jpg");
+    std::fs::create_dir_all(&dir).unwrap();
+    let jpeg = std::fs::read(repo("tests/photos/sample5.jpg")).unwrap();
+    std::fs::write(&corrupt, &jpeg[..jpeg.len() / 2]).unwrap();
+    let crops = dir.join("crops");
+    let (photo, bad) = (repo("tests/photos/sample5.jpg"), corrupt.to_string_lossy().into_owned());
+    let out = run(&["--detect", "--crops", &crops.to_string_lossy(), &photo, &bad]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = lines(&out);
+    assert_eq!(lines.len(), 2);
+    let (ok, failed) = (&lines[0], &lines[1]);
+    assert_eq!(
+        (ok["status"].as_str(), ok["width"].as_u64(), ok["height"].as_u64()),
+        (Some("success"), Some(1920), Some(1398))
+    );
+    let faces = ok["faces"].as_array().unwrap();
+    assert_eq!(faces.len(), 5);
+    for (i, face) in faces.iter().enumerate() {
+        assert!(face["box"]["width"].as_f64().unwrap() > 100.0);
+        assert!(face["score"].as_f64().unwrap() > 0.9);
+        assert_eq!(face["landmarks"].as_array().unwrap().len(), 5);
+        assert_eq!(
+            (face["embedding_model"].as_str(), face["embedding_dimension"].as_u64()),
+            (Some("facenet"), Some(128))
+        );
+        assert_eq!(vector(face).len(), 128);
+        let crop = crops.join(format!("sample5_{i}.jpg"));
+        assert_eq!(face["crop"].as_str(), Some(crop.to_string_lossy().as_ref()));
+        let bytes = std::fs::read(&crop).unwrap();
+        assert_eq!(&bytes[..2], &[0xff, 0xd8], "{} is a JPEG", crop.display());
+    }
+    assert_eq!((failed["status"].as_str(), failed["error_type"].as_str()), (Some("error"), Some("DecodeError")));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 photos, 5 faces, 1 failed"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn detect_on_a_photo_without_faces_succeeds_with_no_faces() {
+    let dir = std::env::temp_dir().join(format!("facenet-embed-noface-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bmp = dir.join("gray.bmp");
+    std::fs::write(&bmp, gray_bmp(64)).unwrap();
+    let out = run(&["--detect", &bmp.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = &lines(&out)[0];
+    assert_eq!((line["status"].as_str(), line["faces"].as_array().map(Vec::len)), (Some("success"), Some(0)));
+    // Detection options without --detect are usage errors.
+    assert_eq!(run(&["--max-side", "640", &bmp.to_string_lossy()]).status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A `side`×`side` 24-bit gray BMP, written by hand (the CLI's tests do not link an encoder):
+/// a 54-byte header, then bottom-up rows of BGR triplets padded to 4 bytes.
+fn gray_bmp(side: u32) -> Vec<u8> {
+    let row = (side * 3).div_ceil(4) * 4;
+    let size = 54 + row * side;
+    let mut b = Vec::with_capacity(size as usize);
+    b.extend_from_slice(b"BM");
+    for v in [size, 0, 54, 40, side, side] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.extend_from_slice(&1u16.to_le_bytes()); // planes
+    b.extend_from_slice(&24u16.to_le_bytes()); // bits per pixel
+    for v in [0u32, row * side, 2835, 2835, 0, 0] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.resize(size as usize, 128);
+    b
+}

@@ -1,6 +1,6 @@
 //! The HTTP API of DESIGN.md: crops in, vectors validated and stored, assignment and clusters out.
 
-use crate::cluster::{self, DEFAULT_THRESHOLD};
+use crate::cluster;
 use crate::db::{self, vector_to_blob};
 use crate::error::AppError;
 use crate::AppState;
@@ -319,8 +319,10 @@ async fn assign(State(state): State<AppState>, Path(session): Path<i64>, body: B
     if !state.dimensions.contains_key(&model) {
         return Err(AppError::InvalidRequest(format!("unknown model_name {model:?}")));
     }
-    let threshold = request.threshold.unwrap_or(DEFAULT_THRESHOLD);
-    let cluster_threshold = request.cluster_threshold.unwrap_or(DEFAULT_THRESHOLD);
+    let threshold = request
+        .threshold
+        .unwrap_or_else(|| state.thresholds.get(&model).copied().unwrap_or(cluster::FALLBACK_THRESHOLD));
+    let cluster_threshold = request.cluster_threshold.unwrap_or(threshold);
     if !(0.0..=2.0).contains(&threshold) || !(0.0..=2.0).contains(&cluster_threshold) {
         return Err(AppError::InvalidRequest("thresholds are cosine distances, between 0 and 2".into()));
     }

@@ -40,6 +40,8 @@ pub struct Inner {
     pub model_version: String,
     /// Model name → vector length, from the served manifest.
     pub dimensions: HashMap<String, usize>,
+    /// Model name → default "same person" cosine distance, from the served manifest.
+    pub thresholds: HashMap<String, f32>,
     /// The checkout whose `www/`, `pkg/` and `models/` are served.
     pub root: PathBuf,
 }
@@ -60,11 +62,14 @@ impl AppState {
         )?;
         let sha = manifest.sha256.clone().ok_or("models/facenet.json has no sha256")?;
         let dimensions = manifest.outputs.iter().filter_map(|o| Some((o.model.clone(), o.dimension?))).collect();
+        let thresholds =
+            manifest.outputs.iter().filter_map(|o| Some((o.model.clone(), o.same_person_threshold?))).collect();
         Ok(AppState(Arc::new(Inner {
             db: Mutex::new(db::open(data_dir)?),
             token: token.to_string(),
             model_version: sha[..12].to_string(),
             dimensions,
+            thresholds,
             root: root.to_path_buf(),
         })))
     }

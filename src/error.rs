@@ -46,13 +46,16 @@ pub enum ErrorCode {
     InvalidEmbedding,
     /// Missing or wrong bearer token (HTTP).
     Unauthorized,
+    /// A call of the old server-side embedding service: vectors are computed in the browser
+    /// now and posted to the embedding endpoints (HTTP).
+    EndpointMoved,
     /// The backend failed; the details are in its log, not in the answer (HTTP).
     InternalError,
 }
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::DecodeError,
         ErrorCode::UnsupportedFormat,
         ErrorCode::ImageTooLarge,
@@ -71,6 +74,7 @@ impl ErrorCode {
         ErrorCode::EmbeddingExists,
         ErrorCode::InvalidEmbedding,
         ErrorCode::Unauthorized,
+        ErrorCode::EndpointMoved,
         ErrorCode::InternalError,
     ];
 
@@ -95,6 +99,7 @@ impl ErrorCode {
             ErrorCode::EmbeddingExists => "EmbeddingExists",
             ErrorCode::InvalidEmbedding => "InvalidEmbedding",
             ErrorCode::Unauthorized => "Unauthorized",
+            ErrorCode::EndpointMoved => "EndpointMoved",
             ErrorCode::InternalError => "InternalError",
         }
     }

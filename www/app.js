@@ -1,5 +1,7 @@
-// The session page: crops in, embeddings computed here, vectors (only) to the server, then
-// assignment and clusters. Plain DOM, no framework.
+// The session page: the lesson's photos in, faces found and embedded here, face crops and
+// their vectors (never the photos, unless asked) to the server, then the register: who was
+// present, and the unknown faces grouped for one-click enrollment. Crops cut elsewhere can be
+// dropped too. Plain DOM, no framework.
 
 import { FaceEmbedder } from './facenet.js';
 import { EmbeddingUploader } from './uploader.js';
@@ -15,8 +17,17 @@ const progress = /** @type {HTMLProgressElement} */ ($('progress'));
  * @typedef {{id: number, filename: string, person_id: number | null, person_name: string | null, embeddings: string[]}} Crop
  */
 
+/**
+ * A lesson photo as shown on the page: its faces in its own pixels, with the crop ids the
+ * server gave them (names come from the last register).
+ * @typedef {{name: string, bitmap: ImageBitmap, faces: {cropId: number | null, box: {x: number, y: number, width: number, height: number}}[], canvas: HTMLCanvasElement, caption: HTMLElement}} PhotoView
+ */
+
 const state = {
   /** @type {number | null} */ session: null,
+  /** @type {PhotoView[]} */ photos: [],
+  /** crop id → person name, from the last register */
+  /** @type {Map<number, string>} */ names: new Map(),
   /** @type {Crop[]} */ crops: [],
   /** crop id → its status line: pending, embedding, uploaded, or an error */
   /** @type {Map<number, {status: string, detail?: string}>} */ status: new Map(),
@@ -78,7 +89,13 @@ async function openSession(id) {
   state.session = id;
   sessionSelect.value = String(id);
   $('crops-section').hidden = false;
+  $('photos-section').hidden = false;
+  $('register-section').hidden = false;
   $('results-section').hidden = true;
+  state.photos = [];
+  state.names.clear();
+  $('photos').replaceChildren();
+  $('register').replaceChildren();
   await loadCrops();
 }
 
@@ -157,30 +174,243 @@ async function upload(files) {
   const list = Array.from(files);
   let done = 0;
   showProgress(0, list.length, 'uploading crops');
-  // A few at a time: hundreds of crops should not open hundreds of connections.
-  const queue = [...list];
-  const worker = async () => {
-    for (let file = queue.shift(); file; file = queue.shift()) {
-      try {
-        await api(`/sessions/${state.session}/face-crops/?filename=${encodeURIComponent(file.name)}`, { method: 'POST', body: file });
-      } catch (e) {
-        sayError(e, file.name);
-      }
-      showProgress(++done, list.length, 'uploading crops');
+  await pool(list, async (file) => {
+    try {
+      await api(`/sessions/${state.session}/face-crops/?filename=${encodeURIComponent(file.name)}`, { method: 'POST', body: file });
+    } catch (e) {
+      sayError(e, file.name);
     }
-  };
-  await Promise.all([worker(), worker(), worker(), worker()]);
+    showProgress(++done, list.length, 'uploading crops');
+  });
   await loadCrops();
   await loadSessions();
 }
 
-/** @param {number} done @param {number} total @param {string} what */
-function showProgress(done, total, what) {
-  progress.hidden = false;
-  progress.max = total || 1;
-  progress.value = done;
-  $('progress-text').textContent = `${what}: ${done} / ${total}`;
-  $('progress-text').dataset.done = String(done === total);
+/** @param {number} done @param {number} total @param {string} what @param {string} [bar] */
+function showProgress(done, total, what, bar = 'progress') {
+  const element = /** @type {HTMLProgressElement} */ ($(bar));
+  element.hidden = false;
+  element.max = total || 1;
+  element.value = done;
+  $(`${bar}-text`).textContent = `${what}: ${done} / ${total}`;
+  $(`${bar}-text`).dataset.done = String(done === total);
+}
+
+/**
+ * Runs `work` on every item, `width` at a time: hundreds of uploads should not open hundreds
+ * of connections.
+ * @template T
+ * @param {T[]} items
+ * @param {(item: T) => Promise<void>} work
+ */
+async function pool(items, work, width = 4) {
+  const queue = [...items];
+  const next = async () => { for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item); };
+  await Promise.all(Array.from({ length: width }, next));
+}
+
+/**
+ * The lesson's photos: faces found and embedded in the workers; per photo, its record on the
+ * server (metadata, or the whole photo when the page is told to), each face's aligned crop
+ * with its box, landmarks and score, then its vector through the uploader. Then the register.
+ * @param {FileList | File[]} files
+ */
+async function addPhotos(files) {
+  if (!state.session) return;
+  const session = state.session;
+  const list = Array.from(files);
+  const whole = /** @type {HTMLInputElement} */ ($('upload-photos')).checked;
+  let step = 0;
+  const steps = list.length * 2;
+  const tick = () => showProgress(++step, steps, 'finding faces and uploading', 'photo-progress');
+  showProgress(0, steps, 'finding faces and uploading', 'photo-progress');
+  try {
+    const fe = await embedder();
+    const uploader = new EmbeddingUploader({ token: tokenInput.value, onRejected: (r) => say(`crop ${r.cropId}: ${r.errorType}: ${r.message}`) });
+    /** @type {Promise<void>[]} */
+    const uploads = [];
+    await fe.embedFacesBatch(list, {
+      onProgress: ({ result }) => {
+        tick();
+        const file = list[result.index];
+        uploads.push(result.ok
+          ? storePhoto(session, file, result.faces, whole, uploader).catch((e) => sayError(e, file.name)).finally(tick)
+          : showPhoto(file, [], `${result.error.code}: ${result.error.message}`).then(() => {}).finally(tick));
+      },
+    });
+    await Promise.all(uploads);
+    const left = await uploader.flush();
+    if (left.pending) say(`${left.pending} vectors wait for the server; they are kept in this browser and sent later`);
+    uploader.close();
+    await loadCrops();
+    await loadSessions();
+    await takeRegister();
+  } catch (e) {
+    sayError(e);
+  }
+}
+
+/**
+ * @param {number} session
+ * @param {File} file
+ * @param {import('./facenet.js').EmbeddedFace[]} faces
+ * @param {boolean} whole upload the photo itself, not only its metadata
+ * @param {EmbeddingUploader} uploader
+ */
+async function storePhoto(session, file, faces, whole, uploader) {
+  const view = await showPhoto(file, faces, `${faces.length} face${faces.length === 1 ? '' : 's'}`);
+  const photo = whole
+    ? await api(`/sessions/${session}/photos/?filename=${encodeURIComponent(file.name)}`, { method: 'POST', body: file })
+    : await api(`/sessions/${session}/photos/`, {
+      method: 'POST',
+      body: JSON.stringify({ filename: file.name, width: view.bitmap.width, height: view.bitmap.height, size: file.size }),
+    });
+  const stem = file.name.replace(/\.[^.]*$/, '');
+  await pool(faces.map((face, k) => ({ face, k })), async ({ face, k }) => {
+    const b = face.box;
+    const query = new URLSearchParams({
+      filename: `${stem}_${k}.jpg`,
+      photo_id: String(photo.photo_id),
+      box: [b.x, b.y, b.width, b.height].map((v) => v.toFixed(1)).join(','),
+      landmarks: face.landmarks.flat().map((v) => v.toFixed(1)).join(','),
+      score: face.score.toFixed(4),
+    });
+    const crop = await api(`/sessions/${session}/face-crops/?${query}`, { method: 'POST', body: face.crop.blob });
+    view.faces[k].cropId = crop.crop_id;
+    state.status.set(crop.crop_id, { status: 'uploaded' });
+    await uploader.enqueue({ cropId: crop.crop_id, model: face.model, modelVersion: face.modelVersion, embedding: face.embedding, forceRegenerate: true });
+  });
+}
+
+/**
+ * Draws a photo with its face boxes (names once the register knows them).
+ * @param {File} file
+ * @param {{box: {x: number, y: number, width: number, height: number}}[]} faces
+ * @param {string} caption
+ * @returns {Promise<PhotoView>}
+ */
+async function showPhoto(file, faces, caption) {
+  const figure = document.createElement('figure');
+  figure.className = 'photo';
+  const canvas = document.createElement('canvas');
+  const text = document.createElement('figcaption');
+  text.className = 'caption';
+  text.textContent = `${file.name}: ${caption}`;
+  figure.append(canvas, text);
+  $('photos').append(figure);
+  const bitmap = await createImageBitmap(file).catch(() => createImageBitmap(new ImageData(1, 1)));
+  /** @type {PhotoView} */
+  const view = { name: file.name, bitmap, faces: faces.map((f) => ({ cropId: null, box: f.box })), canvas, caption: text };
+  state.photos.push(view);
+  drawPhoto(view);
+  return view;
+}
+
+/** @param {PhotoView} view */
+function drawPhoto(view) {
+  const scale = Math.min(1, 960 / view.bitmap.width);
+  view.canvas.width = Math.round(view.bitmap.width * scale);
+  view.canvas.height = Math.round(view.bitmap.height * scale);
+  const ctx = /** @type {CanvasRenderingContext2D} */ (view.canvas.getContext('2d'));
+  ctx.drawImage(view.bitmap, 0, 0, view.canvas.width, view.canvas.height);
+  ctx.lineWidth = 3;
+  ctx.font = 'bold 16px system-ui, sans-serif';
+  for (const face of view.faces) {
+    const name = face.cropId === null ? undefined : state.names.get(face.cropId);
+    const [x, y, w, h] = [face.box.x, face.box.y, face.box.width, face.box.height].map((v) => v * scale);
+    ctx.strokeStyle = name ? '#1fa34a' : '#f5a623';
+    ctx.strokeRect(x, y, w, h);
+    const label = name ?? '?';
+    const width = ctx.measureText(label).width + 8;
+    ctx.fillStyle = ctx.strokeStyle;
+    ctx.fillRect(x - 1.5, Math.max(0, y - 20), width, 20);
+    ctx.fillStyle = '#fff';
+    ctx.fillText(label, x + 2.5, Math.max(15, y - 5));
+  }
+}
+
+/** The register: present and absent people, unknown faces in clusters to enroll at once. */
+async function takeRegister() {
+  if (!state.session) return;
+  try {
+    const register = await api(`/sessions/${state.session}/attendance/`);
+    state.names.clear();
+    for (const p of register.people) for (const c of p.crops) state.names.set(c.crop_id, p.name);
+    state.photos.forEach(drawPhoto);
+    const present = register.people.filter((/** @type {any} */ p) => p.present).length;
+    const list = document.createElement('div');
+    const heading = document.createElement('h3');
+    heading.textContent = `${present} of ${register.people.length} present`;
+    const ul = document.createElement('ul');
+    ul.id = 'register-people';
+    for (const p of register.people) {
+      const li = document.createElement('li');
+      li.className = p.present ? 'present' : 'absent';
+      li.dataset.person = p.name;
+      const mark = document.createElement('span');
+      mark.className = 'present-mark';
+      mark.textContent = p.present ? '✓ present' : '✗ absent';
+      const name = document.createElement('span');
+      name.textContent = p.name;
+      li.append(mark, name, ...p.crops.slice(0, 3).map((/** @type {{crop_id: number, distance: number}} */ c) => {
+        const img = image(c.crop_id);
+        img.title = `distance ${c.distance.toFixed(3)}`;
+        return img;
+      }));
+      ul.append(li);
+    }
+    list.append(heading, ul);
+    const unknown = document.createElement('div');
+    const uh = document.createElement('h3');
+    uh.textContent = `Unknown faces: ${register.unknown.length} ${register.unknown.length === 1 ? 'person' : 'people'}`;
+    unknown.append(uh, ...register.unknown.map((/** @type {{crop_ids: number[]}} */ u, /** @type {number} */ i) => {
+      const div = document.createElement('div');
+      div.className = 'unknown';
+      const thumbs = document.createElement('div');
+      thumbs.className = 'thumbs';
+      thumbs.append(...u.crop_ids.map(image));
+      const form = document.createElement('form');
+      const input = document.createElement('input');
+      input.placeholder = 'This is …';
+      input.required = true;
+      input.setAttribute('aria-label', `name of unknown person ${i + 1}`);
+      const button = document.createElement('button');
+      button.className = 'small';
+      button.textContent = 'Enroll';
+      form.append(input, button);
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        try {
+          await api('/people/', { method: 'POST', body: JSON.stringify({ name: input.value, crop_ids: u.crop_ids }) });
+          await loadCrops();
+          await takeRegister();
+        } catch (e) {
+          sayError(e);
+        }
+      });
+      div.append(thumbs, form);
+      return div;
+    }));
+    $('register').replaceChildren(list, unknown);
+    $('register-csv').hidden = false;
+  } catch (e) {
+    sayError(e);
+  }
+}
+
+/** The CSV needs the token, so it is fetched here and handed over as a file. */
+async function downloadCsv() {
+  try {
+    const response = await fetch(`/api/attendance/sessions/${state.session}/attendance.csv`, { headers: { authorization: `Bearer ${tokenInput.value}` } });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = `session-${state.session}-attendance.csv`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  } catch (e) {
+    sayError(e, 'CSV');
+  }
 }
 
 /** The embedder is made once, on first use: that is when the model downloads. */
@@ -312,4 +542,16 @@ dropzone.addEventListener('drop', (event) => {
 });
 $('generate').addEventListener('click', generate);
 $('assign').addEventListener('click', assign);
+$('take-register').addEventListener('click', takeRegister);
+$('register-csv').addEventListener('click', (event) => { event.preventDefault(); downloadCsv(); });
+const photoInput = /** @type {HTMLInputElement} */ ($('photo-files'));
+photoInput.addEventListener('change', () => { if (photoInput.files) addPhotos(photoInput.files).then(() => { photoInput.value = ''; }); });
+const photoZone = $('photo-dropzone');
+photoZone.addEventListener('dragover', (event) => { event.preventDefault(); photoZone.classList.add('over'); });
+photoZone.addEventListener('dragleave', () => photoZone.classList.remove('over'));
+photoZone.addEventListener('drop', (event) => {
+  event.preventDefault();
+  photoZone.classList.remove('over');
+  if (event.dataTransfer?.files.length) addPhotos(event.dataTransfer.files);
+});
 loadSessions();

@@ -6,7 +6,7 @@
  * @typedef {'DecodeError'|'UnsupportedFormat'|'ImageTooLarge'|'ImageTooSmall'|'InvalidInput'|
  *   'ModelLoadError'|'UnknownModel'|'InferenceError'|'FetchError'|'WorkerCrashed'|'Timeout'|
  *   'Cancelled'|'CropNotFound'|'NotFound'|'InvalidRequest'|'EmbeddingExists'|'InvalidEmbedding'|
- *   'Unauthorized'|'InternalError'} ErrorCode
+ *   'Unauthorized'|'EndpointMoved'|'InternalError'} ErrorCode
  */
 
 /** @type {readonly ErrorCode[]} */
@@ -14,7 +14,7 @@ export const ERROR_CODES = Object.freeze([
   'DecodeError', 'UnsupportedFormat', 'ImageTooLarge', 'ImageTooSmall', 'InvalidInput',
   'ModelLoadError', 'UnknownModel', 'InferenceError', 'FetchError', 'WorkerCrashed', 'Timeout',
   'Cancelled', 'CropNotFound', 'NotFound', 'InvalidRequest', 'EmbeddingExists', 'InvalidEmbedding',
-  'Unauthorized', 'InternalError',
+  'Unauthorized', 'EndpointMoved', 'InternalError',
 ]);
 
 /** The Cache API cache holding model files, keyed by URL and sha256. */

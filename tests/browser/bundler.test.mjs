@@ -25,5 +25,5 @@ test('Vite bundles pkg/ and the bundle runs', async () => {
   assert.ok(assets.some((f) => /^facenet_wasm_bg-.*\.wasm$/.test(f)), `a hashed .wasm among ${assets}`);
   const page = await openPage(browser.context, `${server.url}/tests/bundler/dist/index.html`);
   await page.waitForFunction(() => window.__result, null, { timeout: 60000 });
-  assert.deepEqual(await page.evaluate(() => window.__result), { ok: true, codes: 19 });
+  assert.deepEqual(await page.evaluate(() => window.__result), { ok: true, codes: 20 });
 });

@@ -18,7 +18,9 @@ const dataDir = mkdtempSync(join(tmpdir(), 'facenet-e2e-'));
 
 /** Starts facenet-server on a free port; resolves with its URL once it listens. */
 function startServer() {
-  const child = spawn(join(target, 'release/facenet-server'), ['--port', '0', '--data-dir', dataDir, '--token', TOKEN, '--root', ROOT]);
+  // Warnings and errors only: one log line per request would drown the test's own output.
+  const child = spawn(join(target, 'release/facenet-server'), ['--port', '0', '--data-dir', dataDir, '--token', TOKEN, '--root', ROOT],
+    { env: { ...process.env, RUST_LOG: 'warn' } });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk) => {
@@ -101,4 +103,52 @@ test('a restarted server keeps every row', async () => {
   assert.equal(crops.filter((c) => c.embeddings.includes('facenet')).length, CROPS);
   assert.deepEqual(rows('SELECT (SELECT COUNT(*) FROM sessions), (SELECT COUNT(*) FROM face_crops), (SELECT COUNT(*) FROM embeddings), (SELECT COUNT(*) FROM people)'), before);
   console.log(`rows after restart: sessions, crops, embeddings, people = ${before[0].join(', ')}`);
+});
+
+test('lesson photos in, the register out: Ana (enrolled from a crop) present, the unknown faces enrolled with one action', { timeout: 10 * 60 * 1000 }, async () => {
+  const page = await openPage(browser.context, `${server.url}/#token=${TOKEN}`);
+  await page.locator('#session-name').fill('Tuesday 10:00');
+  await page.locator('#session-name').press('Enter');
+  await page.locator('#photos-section').waitFor({ state: 'visible' });
+  // Ana was enrolled above from one hand-cut crop, s<k>…: the lesson is her photo sample<k>
+  // (with the other people in it) and another group photo; the third file is not a photo and
+  // must fail alone.
+  const [[anaCrop]] = rows("SELECT c.filename FROM face_crops c JOIN people p ON p.id = c.person_id WHERE p.name = 'Ana' LIMIT 1");
+  const k = Number(anaCrop[1]);
+  const other = k === 5 ? 6 : 5;
+  const faces = [3, 3, 3, 4, 5, 4]; // per sample photo, tests/golden/detections.json
+  const start = Date.now();
+  await page.locator('#photo-files').setInputFiles([join(ROOT, `tests/photos/sample${k}.jpg`), join(ROOT, `tests/photos/sample${other}.jpg`), join(ROOT, 'README.md')]);
+  await page.locator('#register-people li').first().waitFor({ timeout: 5 * 60 * 1000 });
+  const seconds = (Date.now() - start) / 1000;
+  const present = await page.locator('#register-people li.present').evaluateAll((items) => items.map((li) => li.dataset.person));
+  const absent = await page.locator('#register-people li.absent').count();
+  const unknown = await page.locator('.unknown').count();
+  const total = faces[k - 1] + faces[other - 1];
+  console.log(`2 lesson photos (${total} faces; Ana enrolled from ${anaCrop}) + 1 non-photo → register in ${seconds.toFixed(1)} s (model cached): present ${present.join(', ')}; ${unknown} unknown people`);
+  assert.deepEqual(present, ['Ana']);
+  assert.equal(absent, 0);
+  assert.equal(unknown, total - 1, 'every other person in a cluster of their own');
+  assert.match(await page.locator('.photo .caption').allTextContents().then((c) => c.join(' | ')), /README\.md: UnsupportedFormat/);
+
+  // Crops only: the photos' records hold no image; every crop points to its photo with its box.
+  const photos = rows("SELECT p.filename, p.width, p.image IS NULL, (SELECT COUNT(*) FROM face_crops c WHERE c.photo_id = p.id AND c.box IS NOT NULL AND c.score > 0.6) FROM photos p ORDER BY p.id");
+  assert.deepEqual(photos.map((p) => [p[0], p[1], p[2], p[3]]).sort(),
+    [[`sample${k}.jpg`, 1920, 1, faces[k - 1]], [`sample${other}.jpg`, 1920, 1, faces[other - 1]]].sort());
+
+  // "This is Ben" on the first unknown person: the register follows at once.
+  const first = page.locator('.unknown').first();
+  await first.locator('input').fill('Ben');
+  await first.locator('input').press('Enter');
+  await page.locator('#register-people li.present[data-person="Ben"]').waitFor();
+  assert.equal(await page.locator('.unknown').count(), total - 2);
+  const csv = await page.evaluate(async (token) => {
+    const sessions = await (await fetch('/api/attendance/sessions/', { headers: { authorization: `Bearer ${token}` } })).json();
+    const id = sessions.at(-1).id;
+    return (await fetch(`/api/attendance/sessions/${id}/attendance.csv`, { headers: { authorization: `Bearer ${token}` } })).text();
+  }, TOKEN);
+  assert.deepEqual(csv.trim().split('\n').map((l) => l.split(',').slice(1, 3)), [['name', 'present'], ['Ana', 'yes'], ['Ben', 'yes']]);
+  await page.screenshot({ path: join(target, 'session-register.png'), fullPage: true });
+  console.log(`screenshot: ${join(target, 'session-register.png')}`);
+  await page.close();
 });

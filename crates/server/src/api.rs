@@ -1,8 +1,8 @@
 //! The HTTP API of DESIGN.md: crops in, vectors validated and stored, assignment and clusters out.
 
-use crate::cluster;
 use crate::db::{self, vector_to_blob};
 use crate::error::AppError;
+use crate::register;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
@@ -21,12 +21,30 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/sessions/", get(list_sessions).post(create_session))
         .route("/sessions/{id}/face-crops/", get(list_crops).post(upload_crop))
-        .route("/sessions/{id}/assignments/", post(assign))
+        .route("/sessions/{id}/photos/", get(list_photos).post(upload_photo))
+        .route("/sessions/{id}/assignments/", post(register::assign))
+        .route("/sessions/{id}/attendance/", get(register::attendance))
+        .route("/sessions/{id}/attendance.csv", get(register::attendance_csv))
+        .route("/photos/{id}/image/", get(photo_image))
         .route("/face-crops/{id}/image/", get(crop_image))
         .route("/face-crops/{id}/embedding/", post(post_embedding))
         .route("/face-crops/embeddings-batch/", post(post_embeddings_batch))
         .route("/people/", get(list_people).post(enroll))
-        .layer(axum::middleware::from_fn_with_state(state, require_token))
+        .route_layer(axum::middleware::from_fn_with_state(state, require_token))
+        // The old system's calls, answered for anyone: where vectors come from now.
+        .route("/face-crops/{id}/generate-embedding/", axum::routing::any(old_embedding_url))
+        .route("/face-crops/generate-embeddings-batch/", axum::routing::any(old_embedding_url))
+        .fallback(unknown_path)
+}
+
+/// The old `generate-embedding(s)` URLs: the server no longer runs a model.
+async fn old_embedding_url(request: Request) -> AppError {
+    AppError::EndpointMoved(request.uri().path().to_string())
+}
+
+/// Any other `/api/attendance/…` path: JSON, never an empty 404.
+async fn unknown_path(request: Request) -> AppError {
+    AppError::NotFound(format!("no API call {} {}; see the README's API table", request.method(), request.uri().path()))
 }
 
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, AppError> {
@@ -47,11 +65,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// JSON bodies parsed here rather than by axum's extractor, so a malformed body gets our
 /// error shape (`InvalidRequest`) instead of a bare text answer.
-fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, AppError> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, AppError> {
     serde_json::from_slice(body).map_err(|e| AppError::InvalidRequest(format!("invalid JSON body: {e}")))
 }
 
-fn session_exists(state: &AppState, id: i64) -> Result<(), AppError> {
+pub(crate) fn session_exists(state: &AppState, id: i64) -> Result<(), AppError> {
     let found: Option<i64> =
         state.db().query_row("SELECT id FROM sessions WHERE id = ?1", [id], |r| r.get(0)).optional()?;
     found.map(|_| ()).ok_or_else(|| AppError::NotFound(format!("no session {id}")))
@@ -88,6 +106,52 @@ async fn list_sessions(State(state): State<AppState>) -> Result<Json<Value>, App
 #[derive(Deserialize)]
 struct UploadQuery {
     filename: Option<String>,
+    /// The photo the crop was cut from (same session).
+    photo_id: Option<i64>,
+    /// Where in the photo: `x,y,width,height` in its pixels.
+    #[serde(rename = "box")]
+    bbox: Option<String>,
+    /// The five landmarks: `x1,y1,…,x5,y5`.
+    landmarks: Option<String>,
+    /// The detector's score, 0–1.
+    score: Option<f64>,
+}
+
+/// `count` finite numbers separated by commas, or an `InvalidRequest` naming `what`.
+fn numbers(text: &str, count: usize, what: &str) -> Result<Vec<f64>, AppError> {
+    let values: Vec<f64> =
+        text.split(',').map(|v| v.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| {
+            AppError::InvalidRequest(format!("{what} must be {count} comma-separated numbers, got {text:?}"))
+        })?;
+    if values.len() != count || !values.iter().all(|v| v.is_finite()) {
+        return Err(AppError::InvalidRequest(format!("{what} must be {count} finite numbers, got {text:?}")));
+    }
+    Ok(values)
+}
+
+/// Where a crop was found, checked: its photo in the same session, box, landmarks and score
+/// well-formed. Stored as JSON text.
+fn crop_origin(state: &AppState, session: i64, q: &UploadQuery) -> Result<(Option<String>, Option<String>), AppError> {
+    if let Some(photo) = q.photo_id {
+        let found: Option<i64> =
+            state.db().query_row("SELECT session_id FROM photos WHERE id = ?1", [photo], |r| r.get(0)).optional()?;
+        if found != Some(session) {
+            return Err(AppError::NotFound(format!("no photo {photo} in session {session}")));
+        }
+    }
+    if let Some(score) = q.score {
+        if !(0.0..=1.0).contains(&score) {
+            return Err(AppError::InvalidRequest(format!("score must lie in 0–1, got {score}")));
+        }
+    }
+    let bbox = q.bbox.as_deref().map(|b| numbers(b, 4, "box")).transpose()?;
+    if bbox.as_ref().is_some_and(|b| b[2] < 0.0 || b[3] < 0.0) {
+        return Err(AppError::InvalidRequest("box width and height must not be negative".into()));
+    }
+    let landmarks = q.landmarks.as_deref().map(|l| numbers(l, 10, "landmarks")).transpose()?;
+    let bbox = bbox.map(|b| json!({"x": b[0], "y": b[1], "width": b[2], "height": b[3]}).to_string());
+    let landmarks = landmarks.map(|l| json!(l.chunks(2).collect::<Vec<_>>()).to_string());
+    Ok((bbox, landmarks))
 }
 
 /// The crop's bytes are the request body; they are decoded once (bounded) so that only images
@@ -99,16 +163,30 @@ async fn upload_crop(
     body: Bytes,
 ) -> Result<Response, AppError> {
     session_exists(&state, session)?;
+    let (bbox, landmarks) = crop_origin(&state, session, &query)?;
     let image = decode_image(&body, &Limits::default())?;
     let content_type = image::guess_format(&body).map(|f| f.to_mime_type()).unwrap_or("application/octet-stream");
-    let filename = query.filename.unwrap_or_else(|| "crop".into());
+    let filename = query.filename.clone().unwrap_or_else(|| "crop".into());
     let db = state.db();
     db.execute(
-        "INSERT INTO face_crops (session_id, filename, content_type, image, width, height) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![session, filename, content_type, body.as_ref(), image.width(), image.height()],
+        "INSERT INTO face_crops (session_id, filename, content_type, image, width, height, photo_id, box, landmarks, score)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            session,
+            filename,
+            content_type,
+            body.as_ref(),
+            image.width(),
+            image.height(),
+            query.photo_id,
+            bbox,
+            landmarks,
+            query.score
+        ],
     )?;
     let id = db.last_insert_rowid();
-    let body = json!({"status": "success", "crop_id": id, "filename": filename, "width": image.width(), "height": image.height()});
+    let body = json!({"status": "success", "crop_id": id, "filename": filename, "width": image.width(),
+                      "height": image.height(), "photo_id": query.photo_id});
     Ok((axum::http::StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -117,19 +195,115 @@ async fn list_crops(State(state): State<AppState>, Path(session): Path<i64>) -> 
     let db = state.db();
     let mut stmt = db.prepare(
         "SELECT c.id, c.filename, c.width, c.height, c.person_id, p.name,
-                (SELECT group_concat(model_name) FROM embeddings e WHERE e.crop_id = c.id)
+                (SELECT group_concat(model_name) FROM embeddings e WHERE e.crop_id = c.id),
+                c.photo_id, c.box, c.landmarks, c.score
          FROM face_crops c LEFT JOIN people p ON p.id = c.person_id WHERE c.session_id = ?1 ORDER BY c.id",
     )?;
     let rows = stmt.query_map([session], |r| {
         let models: Option<String> = r.get(6)?;
+        let stored_json = |i: usize| -> rusqlite::Result<Value> {
+            Ok(r.get::<_, Option<String>>(i)?.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null))
+        };
         Ok(json!({
             "id": r.get::<_, i64>(0)?, "filename": r.get::<_, String>(1)?,
             "width": r.get::<_, i64>(2)?, "height": r.get::<_, i64>(3)?,
             "person_id": r.get::<_, Option<i64>>(4)?, "person_name": r.get::<_, Option<String>>(5)?,
             "embeddings": models.map(|m| m.split(',').map(str::to_string).collect::<Vec<_>>()).unwrap_or_default(),
+            "photo_id": r.get::<_, Option<i64>>(7)?, "box": stored_json(8)?, "landmarks": stored_json(9)?,
+            "score": r.get::<_, Option<f64>>(10)?,
         }))
     })?;
     Ok(Json(Value::Array(rows.collect::<Result<_, _>>()?)))
+}
+
+/// A photo's metadata (`{"filename","width","height","size"}` as JSON: the default, only crops
+/// leave the browser), or the photo itself as the raw body with `?filename=` (decoded once,
+/// bounded, so only images are stored).
+async fn upload_photo(
+    State(state): State<AppState>,
+    Path(session): Path<i64>,
+    Query(query): Query<UploadQuery>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    session_exists(&state, session)?;
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    #[derive(Deserialize)]
+    struct PhotoInfo {
+        filename: String,
+        width: u32,
+        height: u32,
+        size: Option<u64>,
+    }
+    let (info, image) = if is_json {
+        let info: PhotoInfo = parse(&body)?;
+        if info.width == 0 || info.height == 0 {
+            return Err(AppError::InvalidRequest("a photo's width and height must be positive".into()));
+        }
+        (info, None)
+    } else {
+        let decoded = decode_image(&body, &Limits::default())?;
+        let content_type = image::guess_format(&body).map(|f| f.to_mime_type()).unwrap_or("application/octet-stream");
+        let filename = query.filename.clone().unwrap_or_else(|| "photo".into());
+        let info =
+            PhotoInfo { filename, width: decoded.width(), height: decoded.height(), size: Some(body.len() as u64) };
+        (info, Some((content_type, body)))
+    };
+    let db = state.db();
+    db.execute(
+        "INSERT INTO photos (session_id, filename, width, height, size, content_type, image) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            session,
+            info.filename,
+            info.width,
+            info.height,
+            info.size,
+            image.as_ref().map(|i| i.0),
+            image.as_ref().map(|i| i.1.as_ref())
+        ],
+    )?;
+    let id = db.last_insert_rowid();
+    let body = json!({"status": "success", "photo_id": id, "filename": info.filename, "width": info.width,
+                      "height": info.height, "image_stored": image.is_some()});
+    Ok((axum::http::StatusCode::CREATED, Json(body)).into_response())
+}
+
+async fn list_photos(State(state): State<AppState>, Path(session): Path<i64>) -> Result<Json<Value>, AppError> {
+    session_exists(&state, session)?;
+    let db = state.db();
+    let mut stmt = db.prepare(
+        "SELECT p.id, p.filename, p.width, p.height, p.size, p.image IS NOT NULL,
+                (SELECT COUNT(*) FROM face_crops c WHERE c.photo_id = p.id)
+         FROM photos p WHERE p.session_id = ?1 ORDER BY p.id",
+    )?;
+    let rows = stmt.query_map([session], |r| {
+        Ok(json!({
+            "id": r.get::<_, i64>(0)?, "filename": r.get::<_, String>(1)?, "width": r.get::<_, i64>(2)?,
+            "height": r.get::<_, i64>(3)?, "size": r.get::<_, Option<i64>>(4)?, "image_stored": r.get::<_, bool>(5)?,
+            "crops": r.get::<_, i64>(6)?,
+        }))
+    })?;
+    Ok(Json(Value::Array(rows.collect::<Result<_, _>>()?)))
+}
+
+async fn photo_image(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, AppError> {
+    let found: Option<(Option<String>, Option<Vec<u8>>)> = state
+        .db()
+        .query_row("SELECT content_type, image FROM photos WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match found {
+        None => Err(AppError::NotFound(format!("no photo {id}"))),
+        Some((Some(content_type), Some(bytes))) => {
+            Ok(([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "private, max-age=3600".into())], bytes)
+                .into_response())
+        }
+        Some(_) => Err(AppError::NotFound(format!(
+            "photo {id} was registered without its image (only its crops were uploaded)"
+        ))),
+    }
 }
 
 async fn crop_image(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, AppError> {
@@ -207,6 +381,8 @@ fn store(state: &AppState, crop: i64, post: &EmbeddingPost, version: Option<&str
             }
         }
     };
+    tracing::info!(crop, model = %post.model_name, dimension = vector.len(), "crop {crop}: {} {}-d {message}",
+        post.model_name, vector.len());
     Ok(json!({"status": "success", "crop_id": crop, "embedding_model": post.model_name,
               "embedding_dimension": vector.len(), "message": message}))
 }
@@ -300,71 +476,4 @@ async fn list_people(State(state): State<AppState>) -> Result<Json<Value>, AppEr
         Ok(json!({"id": r.get::<_, i64>(0)?, "name": r.get::<_, String>(1)?, "crops": r.get::<_, i64>(2)?}))
     })?;
     Ok(Json(Value::Array(rows.collect::<Result<_, _>>()?)))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct AssignRequest {
-    model_name: Option<String>,
-    threshold: Option<f32>,
-    cluster_threshold: Option<f32>,
-}
-
-/// Assigns each embedded crop of the session to the nearest enrolled person within `threshold`
-/// (cosine distance), and clusters the rest (average linkage, `cluster_threshold`).
-async fn assign(State(state): State<AppState>, Path(session): Path<i64>, body: Bytes) -> Result<Json<Value>, AppError> {
-    session_exists(&state, session)?;
-    let request: AssignRequest = if body.is_empty() { AssignRequest::default() } else { parse(&body)? };
-    let model = request.model_name.unwrap_or_else(|| "facenet".into());
-    if !state.dimensions.contains_key(&model) {
-        return Err(AppError::InvalidRequest(format!("unknown model_name {model:?}")));
-    }
-    let threshold = request
-        .threshold
-        .unwrap_or_else(|| state.thresholds.get(&model).copied().unwrap_or(cluster::FALLBACK_THRESHOLD));
-    let cluster_threshold = request.cluster_threshold.unwrap_or(threshold);
-    if !(0.0..=2.0).contains(&threshold) || !(0.0..=2.0).contains(&cluster_threshold) {
-        return Err(AppError::InvalidRequest("thresholds are cosine distances, between 0 and 2".into()));
-    }
-    let db = state.db();
-    let crops = db::vectors(&db, &model, Some(session))?;
-    let enrolled: Vec<(i64, Vec<f32>)> =
-        db::vectors(&db, &model, None)?.into_iter().filter_map(|v| v.person_id.map(|p| (p, v.vector))).collect();
-    let names: std::collections::HashMap<i64, String> = {
-        let mut stmt = db.prepare("SELECT id, name FROM people")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<_, _>>()?
-    };
-    let mut assigned = Vec::new();
-    let mut unknown = Vec::new();
-    for crop in crops {
-        let nearest = match crop.person_id {
-            Some(person) => Some((person, 0.0)), // enrolled: its own label
-            None => cluster::nearest_person(&crop.vector, &enrolled).filter(|(_, d)| *d <= threshold),
-        };
-        match nearest {
-            Some((person, distance)) => assigned.push(json!({
-                "crop_id": crop.crop_id, "person_id": person, "person_name": names.get(&person), "distance": distance
-            })),
-            None => unknown.push(crop),
-        }
-    }
-    let (unknown_ids, vectors): (Vec<i64>, Vec<Vec<f32>>) = unknown.into_iter().map(|c| (c.crop_id, c.vector)).unzip();
-    let clusters: Vec<Value> = cluster::cluster(&vectors, cluster_threshold)
-        .into_iter()
-        .map(|members| json!({"crop_ids": members.iter().map(|&i| unknown_ids[i]).collect::<Vec<_>>()}))
-        .collect();
-    let not_embedded: Vec<i64> = {
-        let mut stmt = db.prepare(
-            "SELECT id FROM face_crops c WHERE session_id = ?1
-             AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.crop_id = c.id AND e.model_name = ?2) ORDER BY id",
-        )?;
-        let rows = stmt.query_map(params![session, model], |r| r.get(0))?;
-        rows.collect::<Result<_, _>>()?
-    };
-    Ok(Json(json!({
-        "status": "success", "session_id": session, "model_name": model,
-        "threshold": threshold, "cluster_threshold": cluster_threshold,
-        "assigned": assigned, "clusters": clusters, "not_embedded": not_embedded,
-    })))
 }

@@ -37,6 +37,24 @@ const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL DEFAULT (datetime('now')),
         PRIMARY KEY (crop_id, model_name)
      );",
+    // 2: the classroom photos crops come from (the photo's bytes only when the page sends them),
+    // and where each crop was found in its photo: box and landmarks as JSON, detector score
+    "CREATE TABLE photos (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions(id),
+        filename TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        size INTEGER,
+        content_type TEXT,
+        image BLOB,
+        created_at TEXT NOT NULL DEFAULT (datetime('now'))
+     );
+     CREATE INDEX photos_session ON photos(session_id);
+     ALTER TABLE face_crops ADD COLUMN photo_id INTEGER REFERENCES photos(id);
+     ALTER TABLE face_crops ADD COLUMN box TEXT;
+     ALTER TABLE face_crops ADD COLUMN landmarks TEXT;
+     ALTER TABLE face_crops ADD COLUMN score REAL;",
 ];
 
 /// Opens (creating) `dir/facenet.sqlite3` and brings its schema up to date.
@@ -66,12 +84,13 @@ pub(crate) fn blob_to_vector(b: &[u8]) -> Vec<f32> {
 pub(crate) struct StoredVector {
     pub(crate) crop_id: i64,
     pub(crate) person_id: Option<i64>,
+    pub(crate) photo_id: Option<i64>,
     pub(crate) vector: Vec<f32>,
 }
 
 /// Vectors of `model` for the crops of one session (`Some`) or of every enrolled crop (`None`).
 pub(crate) fn vectors(conn: &Connection, model: &str, session: Option<i64>) -> rusqlite::Result<Vec<StoredVector>> {
-    let sql = "SELECT c.id, c.person_id, e.vector FROM face_crops c JOIN embeddings e ON e.crop_id = c.id
+    let sql = "SELECT c.id, c.person_id, c.photo_id, e.vector FROM face_crops c JOIN embeddings e ON e.crop_id = c.id
                WHERE e.model_name = ?1 AND (CASE WHEN ?2 IS NULL THEN c.person_id IS NOT NULL ELSE c.session_id = ?2 END)
                ORDER BY c.id";
     let mut stmt = conn.prepare(sql)?;
@@ -79,7 +98,8 @@ pub(crate) fn vectors(conn: &Connection, model: &str, session: Option<i64>) -> r
         Ok(StoredVector {
             crop_id: row.get(0)?,
             person_id: row.get(1)?,
-            vector: blob_to_vector(&row.get::<_, Vec<u8>>(2)?),
+            photo_id: row.get(2)?,
+            vector: blob_to_vector(&row.get::<_, Vec<u8>>(3)?),
         })
     })?;
     rows.collect()
@@ -94,4 +114,14 @@ pub(crate) fn vector_of(conn: &Connection, crop: i64, model: &str) -> rusqlite::
     )
     .optional()
     .map(|b| b.map(|b| blob_to_vector(&b)))
+}
+
+/// The crops of a session without a vector of `model`, by id.
+pub(crate) fn crops_without(conn: &Connection, session: i64, model: &str) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT id FROM face_crops c WHERE session_id = ?1
+         AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.crop_id = c.id AND e.model_name = ?2) ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![session, model], |r| r.get(0))?;
+    rows.collect()
 }

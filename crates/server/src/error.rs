@@ -30,6 +30,12 @@ pub enum AppError {
     /// An uploaded crop is not an image we can read.
     #[error(transparent)]
     Image(#[from] facenet_wasm::EmbedError),
+    /// A call of the old system that computed vectors on the server.
+    #[error(
+        "{0} is gone: vectors are computed in the browser now (FaceEmbedder in www/facenet.js) and posted to \
+             POST /api/attendance/face-crops/{{id}}/embedding/ or POST /api/attendance/face-crops/embeddings-batch/"
+    )]
+    EndpointMoved(String),
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
@@ -47,6 +53,7 @@ impl AppError {
             AppError::EmbeddingExists(..) => (ErrorCode::EmbeddingExists, StatusCode::CONFLICT),
             AppError::Image(e) if e.code() == ErrorCode::ImageTooLarge => (e.code(), StatusCode::PAYLOAD_TOO_LARGE),
             AppError::Image(e) => (e.code(), StatusCode::UNPROCESSABLE_ENTITY),
+            AppError::EndpointMoved(_) => (ErrorCode::EndpointMoved, StatusCode::GONE),
             AppError::Database(_) => (ErrorCode::InternalError, StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -56,12 +63,15 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (code, status) = self.code();
         let message = if status.is_server_error() {
-            eprintln!("facenet-server: {self}");
+            tracing::error!(error_type = %code, "{self}");
             "internal error; see the server log".to_string()
         } else {
             self.to_string()
         };
         let body = serde_json::json!({"status": "error", "error_type": code, "message": message});
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        // For the request log line (lib.rs): which error this answer carries.
+        response.extensions_mut().insert(code);
+        response
     }
 }

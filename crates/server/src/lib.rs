@@ -16,6 +16,8 @@ mod api;
 pub mod cluster;
 mod db;
 mod error;
+pub mod matching;
+mod register;
 mod statics;
 
 pub use error::AppError;
@@ -81,11 +83,33 @@ impl AppState {
     }
 }
 
-/// The whole application: static files and `/api/attendance/…`.
+/// The whole application: static files and `/api/attendance/…`, every request logged.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/attendance", api::routes(state.clone()))
         .merge(statics::routes(&state))
         .layer(axum::extract::DefaultBodyLimit::max(16 << 20))
+        .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// One line per request: `POST /api/attendance/face-crops/253/embedding/ → 422 InvalidEmbedding
+/// (0.4 ms)`, with method, path, status, duration and error type as fields. API calls at
+/// `info`, static files at `debug`.
+async fn log_request(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let ms = (started.elapsed().as_secs_f64() * 1e4).round() / 10.0;
+    let error_type = response.extensions().get::<facenet_wasm::ErrorCode>().map(|c| c.as_str());
+    let api = path.starts_with("/api/");
+    match (error_type, api) {
+        (Some(e), _) => {
+            tracing::info!(%method, path, status, ms, error_type = e, "{method} {path} → {status} {e} ({ms} ms)")
+        }
+        (None, true) => tracing::info!(%method, path, status, ms, "{method} {path} → {status} ({ms} ms)"),
+        (None, false) => tracing::debug!(%method, path, status, ms, "{method} {path} → {status} ({ms} ms)"),
+    }
+    response
 }

@@ -22,6 +22,27 @@ struct Args {
     /// Checkout whose www/, pkg/ and models/ are served
     #[arg(long, env = "FACENET_ROOT", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))]
     root: PathBuf,
+    /// Log lines as text for people or JSON for log collectors; the level comes from RUST_LOG
+    /// (default info; e.g. RUST_LOG=debug also logs static files)
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colour).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.with_target(false).init(),
+        LogFormat::Json => logs.json().init(),
+    }
 }
 
 fn random_token() -> String {
@@ -33,6 +54,7 @@ fn random_token() -> String {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    init_logs(args.log_format);
     let token = args.token.clone().unwrap_or_else(random_token);
     let root = args.root.canonicalize().unwrap_or(args.root.clone());
     if !root.join("pkg/facenet_wasm_bg.wasm").is_file() {
@@ -58,6 +80,14 @@ async fn main() -> std::process::ExitCode {
     let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     println!("facenet-server: http://{address}/#token={token}");
     println!("facenet-server: token {token}; data in {}", args.data_dir.display());
+    tracing::info!(
+        address,
+        data_dir = %args.data_dir.display(),
+        model_version = %state.model_version,
+        "listening on http://{address}/, data in {}, model version {}",
+        args.data_dir.display(),
+        state.model_version
+    );
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -311,3 +311,241 @@ async fn static_files_have_types_isolation_headers_and_the_hashed_model_is_immut
     assert_eq!(size as u64, std::fs::metadata(root().join("models/facenet.onnx")).unwrap().len());
     assert_eq!(get("/".into()).await.headers()["location"], "/www/index.html");
 }
+
+impl Api {
+    /// Uploads `face` as a crop of `photo` with its place in the photo, and posts its golden vector.
+    async fn crop_of_photo(&self, session: i64, photo: i64, face: &str) -> i64 {
+        let bytes = std::fs::read(root().join(format!("tests/faces/{face}.jpg"))).unwrap();
+        let uri = format!(
+            "/api/attendance/sessions/{session}/face-crops/?filename={face}.jpg&photo_id={photo}\
+             &box=10,20,100,120&landmarks=40,60,80,60,60,80,45,100,75,100&score=0.99"
+        );
+        let (status, out) = self.raw("POST", &uri, Some(TOKEN), bytes).await;
+        assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&out));
+        let crop = serde_json::from_slice::<Value>(&out).unwrap()["crop_id"].as_i64().unwrap();
+        let body = json!({"model_name": "facenet", "model_version": self.version(), "embedding": golden(face)});
+        let posted = self.call("POST", &format!("/api/attendance/face-crops/{crop}/embedding/"), body).await;
+        assert_eq!(posted.0, StatusCode::OK, "{}", posted.1);
+        crop
+    }
+
+    async fn photo(&self, session: i64, name: &str) -> i64 {
+        let info = json!({"filename": name, "width": 1920, "height": 1280, "size": 123456});
+        let (status, out) = self
+            .raw_typed(
+                "POST",
+                &format!("/api/attendance/sessions/{session}/photos/"),
+                info.to_string().into_bytes(),
+                "application/json",
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&out));
+        serde_json::from_slice::<Value>(&out).unwrap()["photo_id"].as_i64().unwrap()
+    }
+
+    async fn raw_typed(&self, method: &str, uri: &str, body: Vec<u8>, content_type: &str) -> (StatusCode, Vec<u8>) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("content-type", content_type)
+            .body(Body::from(body))
+            .unwrap();
+        let response = app(self.state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        (status, response.into_body().collect().await.unwrap().to_bytes().to_vec())
+    }
+}
+
+/// A lesson from real faces (golden vectors of tests/faces/): Ana, Ben and Cy enrolled from one
+/// crop each in an enrollment session; the lesson's two photos hold *other* crops of Ana and Cy
+/// (their shifted boxes), and two people never enrolled (Dee twice, across photos; Eve once).
+#[tokio::test]
+async fn the_register_says_who_was_present_from_the_lessons_photos() {
+    let api = Api::open(&data_dir("register"));
+    let enrollment = api.session().await;
+    for (name, face) in [("Ana", "s1a"), ("Ben", "s2a"), ("Cy", "s3a")] {
+        let crop = api.crop_of_photo(enrollment, api.photo(enrollment, "enroll.jpg").await, face).await;
+        let enrolled = api.call("POST", "/api/attendance/people/", json!({"name": name, "crop_ids": [crop]})).await;
+        assert_eq!(enrolled.0, StatusCode::OK);
+    }
+    let lesson = api.session().await;
+    let (first, second) = (api.photo(lesson, "front.jpg").await, api.photo(lesson, "back.jpg").await);
+    let ana = api.crop_of_photo(lesson, first, "s1a-shifted").await;
+    let dee1 = api.crop_of_photo(lesson, first, "s5a").await;
+    let cy = api.crop_of_photo(lesson, second, "s3a-shifted").await;
+    let dee2 = api.crop_of_photo(lesson, second, "s5a-shifted").await;
+    let eve = api.crop_of_photo(lesson, second, "s6b").await;
+
+    let (status, register) =
+        api.call("GET", &format!("/api/attendance/sessions/{lesson}/attendance/"), Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{register}");
+    assert_eq!(register["session_id"], lesson);
+    assert_eq!(register["threshold"].as_f64().map(|t| (t * 100.0).round()), Some(42.0), "the manifest's default");
+    let people: Vec<(&str, bool, Vec<i64>)> = register["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let crops = p["crops"].as_array().unwrap().iter().map(|c| c["crop_id"].as_i64().unwrap()).collect();
+            (p["name"].as_str().unwrap(), p["present"].as_bool().unwrap(), crops)
+        })
+        .collect();
+    assert_eq!(people, [("Ana", true, vec![ana]), ("Ben", false, vec![]), ("Cy", true, vec![cy])]);
+    for p in register["people"].as_array().unwrap() {
+        for c in p["crops"].as_array().unwrap() {
+            let (d, m) = (c["distance"].as_f64().unwrap(), c["margin"].as_f64().unwrap());
+            assert!((0.0..0.42).contains(&d) && m > 0.0, "{c}");
+        }
+    }
+    let unknown: Vec<Value> = register["unknown"].as_array().unwrap().iter().map(|u| u["crop_ids"].clone()).collect();
+    assert_eq!(unknown, [json!([dee1, dee2]), json!([eve])], "one cluster per unknown person");
+
+    // One action enrolls a cluster ("this is Dee"); the register follows at once.
+    api.call("POST", "/api/attendance/people/", json!({"name": "Dee", "crop_ids": [dee1, dee2]})).await;
+    let (_, register) = api.call("GET", &format!("/api/attendance/sessions/{lesson}/attendance/"), Value::Null).await;
+    assert_eq!(register["unknown"], json!([{"crop_ids": [eve]}]));
+    assert!(register["people"].as_array().unwrap().iter().any(|p| p["name"] == "Dee" && p["present"] == true));
+
+    let (status, csv) =
+        api.raw("GET", &format!("/api/attendance/sessions/{lesson}/attendance.csv"), Some(TOKEN), vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = String::from_utf8(csv).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows[0], ["person_id", "name", "present", "crop_ids", "best_distance"]);
+    let summary: Vec<(&str, &str, &str)> = rows[1..].iter().map(|r| (r[1], r[2], r[3])).collect();
+    let (ana, cy, dees) = (ana.to_string(), cy.to_string(), format!("{dee1} {dee2}"));
+    assert_eq!(
+        summary,
+        [("Ana", "yes", ana.as_str()), ("Ben", "no", ""), ("Cy", "yes", cy.as_str()), ("Dee", "yes", dees.as_str())]
+    );
+
+    let (_, photos) = api.call("GET", &format!("/api/attendance/sessions/{lesson}/photos/"), Value::Null).await;
+    let counts: Vec<(i64, bool)> = photos
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["crops"].as_i64().unwrap(), p["image_stored"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(counts, [(2, false), (3, false)], "crops only: the photos' bytes never left the browser");
+    let (_, crops) = api.call("GET", &format!("/api/attendance/sessions/{lesson}/face-crops/"), Value::Null).await;
+    let first_crop = &crops[0];
+    assert_eq!(first_crop["photo_id"], first);
+    assert_eq!(first_crop["box"], json!({"x": 10.0, "y": 20.0, "width": 100.0, "height": 120.0}));
+    assert_eq!(first_crop["landmarks"].as_array().map(Vec::len), Some(5));
+    assert_error(
+        &api.call("GET", &format!("/api/attendance/photos/{first}/image/"), Value::Null).await,
+        StatusCode::NOT_FOUND,
+        "NotFound",
+    );
+}
+
+#[tokio::test]
+async fn photos_and_crop_origins_are_checked() {
+    let api = Api::open(&data_dir("photos"));
+    let session = api.session().await;
+    let other = api.session().await;
+    // A whole photo as the body: decoded once, stored, served back.
+    let jpeg = std::fs::read(root().join("tests/photos/sample1.jpg")).unwrap();
+    let (status, out) = api
+        .raw("POST", &format!("/api/attendance/sessions/{session}/photos/?filename=s1.jpg"), Some(TOKEN), jpeg.clone())
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let photo: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!((photo["width"].as_u64(), photo["image_stored"].as_bool()), (Some(1920), Some(true)));
+    let id = photo["photo_id"].as_i64().unwrap();
+    assert_eq!(api.raw("GET", &format!("/api/attendance/photos/{id}/image/"), Some(TOKEN), vec![]).await.1, jpeg);
+    let not_image =
+        api.raw("POST", &format!("/api/attendance/sessions/{session}/photos/"), Some(TOKEN), b"<html>".to_vec()).await;
+    assert_eq!(not_image.0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let crop = std::fs::read(root().join("tests/faces/s1a.jpg")).unwrap();
+    let upload = |query: String| {
+        let uri = format!("/api/attendance/sessions/{session}/face-crops/?{query}");
+        let (api, crop) = (&api, crop.clone());
+        async move { api.raw("POST", &uri, Some(TOKEN), crop).await }
+    };
+    let code = |out: (StatusCode, Vec<u8>)| {
+        (out.0, serde_json::from_slice::<Value>(&out.1).unwrap()["error_type"].as_str().map(str::to_string))
+    };
+    assert_eq!(code(upload("box=1,2,3".into()).await), (StatusCode::BAD_REQUEST, Some("InvalidRequest".into())));
+    assert_eq!(code(upload("box=1,2,NaN,4".into()).await), (StatusCode::BAD_REQUEST, Some("InvalidRequest".into())));
+    assert_eq!(code(upload("landmarks=1,2".into()).await), (StatusCode::BAD_REQUEST, Some("InvalidRequest".into())));
+    assert_eq!(code(upload("score=1.5".into()).await), (StatusCode::BAD_REQUEST, Some("InvalidRequest".into())));
+    let foreign = api.photo(other, "elsewhere.jpg").await;
+    assert_eq!(code(upload(format!("photo_id={foreign}")).await), (StatusCode::NOT_FOUND, Some("NotFound".into())));
+    assert_eq!(upload(format!("photo_id={id}&box=1,2,3,4&score=0.9")).await.0, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn the_old_urls_and_unknown_paths_answer_typed_json() {
+    let api = Api::open(&data_dir("old-urls"));
+    for (uri, body) in [
+        (
+            "/api/attendance/face-crops/253/generate-embedding/",
+            json!({"model_name": "facenet", "force_regenerate": true}),
+        ),
+        (
+            "/api/attendance/face-crops/generate-embeddings-batch/",
+            json!({"face_crop_ids": [253, 254], "model_name": "facenet"}),
+        ),
+    ] {
+        for token in [Some(TOKEN), None] {
+            let (status, out) = api.raw("POST", uri, token, body.to_string().into_bytes()).await;
+            let out: Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!((status, out["error_type"].as_str()), (StatusCode::GONE, Some("EndpointMoved")), "{uri}");
+            let message = out["message"].as_str().unwrap();
+            assert!(
+                message.contains("computed in the browser") && message.contains("/face-crops/{id}/embedding/"),
+                "{message}"
+            );
+        }
+    }
+    for uri in ["/api/attendance/nothing-here/", "/api/attendance/sessions/1/nothing/"] {
+        let (status, out) = api.raw("GET", uri, Some(TOKEN), vec![]).await;
+        let out: Value = serde_json::from_slice(&out).unwrap_or(Value::Null);
+        assert_eq!((status, out["error_type"].as_str()), (StatusCode::NOT_FOUND, Some("NotFound")), "{uri}");
+    }
+}
+
+/// The log lines a person reads: one per request with its error type, one per stored vector,
+/// one per assignment.
+#[tokio::test]
+async fn requests_vectors_and_assignments_are_logged() {
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let api = Api::open(&data_dir("logs"));
+    let session = api.session().await;
+    let photo = api.photo(session, "p.jpg").await;
+    let crop = api.crop_of_photo(session, photo, "s1a").await;
+    api.call(
+        "POST",
+        &format!("/api/attendance/face-crops/{crop}/embedding/"),
+        json!({"model_name": "facenet", "model_version": "x", "embedding": [1.0]}),
+    )
+    .await;
+    api.call("POST", &format!("/api/attendance/sessions/{session}/assignments/"), json!({})).await;
+    let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    for line in [
+        format!("POST /api/attendance/sessions/{session}/photos/ → 201"),
+        format!("crop {crop}: facenet 128-d embedding stored"),
+        format!("POST /api/attendance/face-crops/{crop}/embedding/ → 422 InvalidEmbedding"),
+        format!("session {session}: 1 crops, 0 assigned, 1 unknown in 1 clusters"),
+    ] {
+        assert!(log.contains(&line), "no line {line:?} in:\n{log}");
+    }
+}

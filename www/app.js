@@ -393,6 +393,8 @@ async function takeRegister() {
     }));
     $('register').replaceChildren(list, unknown);
     $('register-csv').hidden = false;
+    // How many registers this page has shown: lets automation wait for the next one.
+    $('register').dataset.shown = String(Number($('register').dataset.shown ?? 0) + 1);
   } catch (e) {
     sayError(e);
   }

@@ -125,3 +125,32 @@ pub(crate) fn crops_without(conn: &Connection, session: i64, model: &str) -> rus
     let rows = stmt.query_map(params![session, model], |r| r.get(0))?;
     rows.collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_of_the_first_schema_is_migrated_with_its_rows() {
+        let dir = std::env::temp_dir().join(format!("facenet-db-migrate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let old = Connection::open(dir.join("facenet.sqlite3")).unwrap();
+        old.execute_batch(&format!("{}; PRAGMA user_version = 1;", MIGRATIONS[0])).unwrap();
+        old.execute_batch(
+            "INSERT INTO sessions (name) VALUES ('old');
+             INSERT INTO face_crops (session_id, filename, content_type, image, width, height) VALUES (1, 'a.jpg', 'image/jpeg', x'00', 1, 1);",
+        )
+        .unwrap();
+        drop(old);
+        let conn = open(&dir).unwrap();
+        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+        let row: (String, Option<i64>, Option<String>) = conn
+            .query_row("SELECT filename, photo_id, box FROM face_crops", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap();
+        assert_eq!(row, ("a.jpg".into(), None, None));
+        assert_eq!(conn.query_row("SELECT COUNT(*) FROM photos", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

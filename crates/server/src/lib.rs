@@ -103,13 +103,26 @@ async fn log_request(request: axum::extract::Request, next: axum::middleware::Ne
     let status = response.status().as_u16();
     let ms = (started.elapsed().as_secs_f64() * 1e4).round() / 10.0;
     let error_type = response.extensions().get::<facenet_wasm::ErrorCode>().map(|c| c.as_str());
+    let (session, crop, photo) =
+        (id_after(&path, "sessions"), id_after(&path, "face-crops"), id_after(&path, "photos"));
     let api = path.starts_with("/api/");
     match (error_type, api) {
-        (Some(e), _) => {
-            tracing::info!(%method, path, status, ms, error_type = e, "{method} {path} → {status} {e} ({ms} ms)")
+        (Some(e), _) => tracing::info!(
+            %method, path, status, ms, session, crop, photo, error_type = e,
+            "{method} {path} → {status} {e} ({ms} ms)"
+        ),
+        (None, true) => {
+            tracing::info!(%method, path, status, ms, session, crop, photo, "{method} {path} → {status} ({ms} ms)")
         }
-        (None, true) => tracing::info!(%method, path, status, ms, "{method} {path} → {status} ({ms} ms)"),
         (None, false) => tracing::debug!(%method, path, status, ms, "{method} {path} → {status} ({ms} ms)"),
     }
     response
+}
+
+/// The id after `segment` in a path: `/api/attendance/face-crops/253/embedding/`, `face-crops`
+/// → 253 (a field of the request's log line, for log searches by crop or session).
+fn id_after(path: &str, segment: &str) -> Option<i64> {
+    let mut parts = path.split('/');
+    parts.by_ref().find(|p| *p == segment)?;
+    parts.next()?.parse().ok()
 }

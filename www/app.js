@@ -533,27 +533,26 @@ $('new-session').addEventListener('submit', async (event) => {
   }
 });
 sessionSelect.addEventListener('change', () => { if (sessionSelect.value) openSession(Number(sessionSelect.value)); });
-fileInput.addEventListener('change', () => { if (fileInput.files) upload(fileInput.files).then(() => { fileInput.value = ''; }); });
-const dropzone = $('dropzone');
-dropzone.addEventListener('dragover', (event) => { event.preventDefault(); dropzone.classList.add('over'); });
-dropzone.addEventListener('dragleave', () => dropzone.classList.remove('over'));
-dropzone.addEventListener('drop', (event) => {
-  event.preventDefault();
-  dropzone.classList.remove('over');
-  if (event.dataTransfer?.files.length) upload(event.dataTransfer.files);
-});
+/**
+ * A drop zone and its file input, both handing their files to `take`.
+ * @param {HTMLElement} zone
+ * @param {HTMLInputElement} input
+ * @param {(files: FileList) => Promise<void>} take
+ */
+function dropFiles(zone, input, take) {
+  input.addEventListener('change', () => { if (input.files) take(input.files).then(() => { input.value = ''; }); });
+  zone.addEventListener('dragover', (event) => { event.preventDefault(); zone.classList.add('over'); });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    zone.classList.remove('over');
+    if (event.dataTransfer?.files.length) take(event.dataTransfer.files);
+  });
+}
+dropFiles($('dropzone'), fileInput, upload);
+dropFiles($('photo-dropzone'), /** @type {HTMLInputElement} */ ($('photo-files')), addPhotos);
 $('generate').addEventListener('click', generate);
 $('assign').addEventListener('click', assign);
 $('take-register').addEventListener('click', takeRegister);
 $('register-csv').addEventListener('click', (event) => { event.preventDefault(); downloadCsv(); });
-const photoInput = /** @type {HTMLInputElement} */ ($('photo-files'));
-photoInput.addEventListener('change', () => { if (photoInput.files) addPhotos(photoInput.files).then(() => { photoInput.value = ''; }); });
-const photoZone = $('photo-dropzone');
-photoZone.addEventListener('dragover', (event) => { event.preventDefault(); photoZone.classList.add('over'); });
-photoZone.addEventListener('dragleave', () => photoZone.classList.remove('over'));
-photoZone.addEventListener('drop', (event) => {
-  event.preventDefault();
-  photoZone.classList.remove('over');
-  if (event.dataTransfer?.files.length) addPhotos(event.dataTransfer.files);
-});
 loadSessions();

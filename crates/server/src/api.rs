@@ -15,6 +15,7 @@ use facenet_wasm::{decode_image, Limits};
 use rusqlite::{params, OptionalExtension};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
 
 /// Every `/api` route; all of them need the bearer token.
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
@@ -48,19 +49,19 @@ async fn unknown_path(request: Request) -> AppError {
 }
 
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, AppError> {
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer);
+    // Compared in constant time: how much of a guess matches must not show in the answer's timing.
     match given {
-        Some(token) if constant_time_eq(token.as_bytes(), state.token.as_bytes()) => Ok(next.run(request).await),
+        Some(token) if bool::from(token.as_bytes().ct_eq(state.token.as_bytes())) => Ok(next.run(request).await),
         _ => Err(AppError::Unauthorized),
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive
+/// (RFC 9110 §11.1).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// JSON bodies parsed here rather than by axum's extractor, so a malformed body gets our

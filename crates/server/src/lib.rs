@@ -62,7 +62,17 @@ impl AppState {
         let manifest = Manifest::from_json(
             &std::fs::read_to_string(&manifest_path).map_err(|e| format!("{}: {e}", manifest_path.display()))?,
         )?;
+        if token.len() < MIN_TOKEN_LEN {
+            return Err(format!(
+                "the token is {} characters; use at least {MIN_TOKEN_LEN} (or none: one is generated)",
+                token.len()
+            )
+            .into());
+        }
         let sha = manifest.sha256.clone().ok_or("models/facenet.json has no sha256")?;
+        if sha.len() < 12 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("{}: sha256 {sha:?} is not a hex digest", manifest_path.display()).into());
+        }
         let dimensions = manifest.outputs.iter().filter_map(|o| Some((o.model.clone(), o.dimension?))).collect();
         let thresholds =
             manifest.outputs.iter().filter_map(|o| Some((o.model.clone(), o.same_person_threshold?))).collect();
@@ -83,12 +93,21 @@ impl AppState {
     }
 }
 
+/// The shortest bearer token accepted: a short one is guessable.
+pub const MIN_TOKEN_LEN: usize = 8;
+
 /// The whole application: static files and `/api/attendance/…`, every request logged.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/attendance", api::routes(state.clone()))
         .merge(statics::routes(&state))
         .layer(axum::extract::DefaultBodyLimit::max(16 << 20))
+        // No answer is ever sniffed into another type (a crop served as image/jpeg stays one).
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            axum::http::HeaderValue::from_static("nosniff"),
+        ))
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
 }
@@ -117,6 +136,37 @@ async fn log_request(request: axum::extract::Request, next: axum::middleware::Ne
         (None, false) => tracing::debug!(%method, path, status, ms, "{method} {path} → {status} ({ms} ms)"),
     }
     response
+}
+
+/// Under `/api/`, an error answer that is not JSON yet (axum's own rejections: a body over the
+/// limit, a path id that is not a number, a wrong method) becomes the error shape.
+async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (facenet_wasm::ErrorCode::InvalidRequest, "the request body is over 16 MiB"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            (facenet_wasm::ErrorCode::InvalidRequest, "this call does not take that method")
+        }
+        StatusCode::NOT_FOUND => (facenet_wasm::ErrorCode::NotFound, "no such API call"),
+        s if s.is_server_error() => (facenet_wasm::ErrorCode::InternalError, "internal error; see the server log"),
+        _ => (facenet_wasm::ErrorCode::InvalidRequest, "malformed request (a path id must be a number)"),
+    };
+    let body = serde_json::json!({"status": "error", "error_type": code, "message": message});
+    let mut answer = (status, axum::Json(body)).into_response();
+    answer.extensions_mut().insert(code);
+    answer
 }
 
 /// The id after `segment` in a path: `/api/attendance/face-crops/253/embedding/`, `face-crops`

@@ -24,7 +24,12 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             &format!("/facenet.{}.onnx", state.model_version),
             tower::ServiceBuilder::new().layer(immutable).service(ServeFile::new(root.join("models/facenet.onnx"))),
         )
-        .fallback_service(ServeDir::new(root.join("models")));
+        // Only the shipped models and their manifests: models/ also holds the Python tools (and
+        // a .venv or build/ where someone made the models).
+        .route_service("/facenet.onnx", ServeFile::new(root.join("models/facenet.onnx")))
+        .route_service("/facenet.json", ServeFile::new(root.join("models/facenet.json")))
+        .route_service("/retinaface.onnx", ServeFile::new(root.join("models/retinaface.onnx")))
+        .route_service("/retinaface.json", ServeFile::new(root.join("models/retinaface.json")));
     // The model's f16 weights barely compress, and gzipping 47 MB per download costs seconds of CPU.
     let compress = DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream"));
     Router::new()

@@ -507,3 +507,45 @@ async fn the_old_urls_and_unknown_paths_answer_typed_json() {
         assert_eq!((status, out["error_type"].as_str()), (StatusCode::NOT_FOUND, Some("NotFound")), "{uri}");
     }
 }
+
+#[tokio::test]
+async fn the_token_scheme_is_case_insensitive_and_short_tokens_are_refused() {
+    let api = Api::open(&data_dir("scheme"));
+    for header in [format!("bearer {TOKEN}"), format!("BEARER  {TOKEN}"), format!("Bearer {TOKEN}")] {
+        let request = Request::builder().uri("/api/attendance/sessions/").header("authorization", header.clone());
+        let response = app(api.state.clone()).oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{header}");
+    }
+    for token in ["", "short"] {
+        let err = AppState::open(&data_dir("short-token"), token, &root()).err().expect("refused");
+        assert!(err.to_string().contains("at least 8"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn every_error_is_json_nosniff_is_set_and_models_serves_only_models() {
+    let api = Api::open(&data_dir("hardening"));
+    let out = api.call("GET", "/api/attendance/face-crops/abc/image/", Value::Null).await;
+    assert_error(&out, StatusCode::BAD_REQUEST, "InvalidRequest");
+    let big = vec![0u8; (16 << 20) + 1];
+    let (status, body) = api.raw("POST", "/api/attendance/sessions/", Some(TOKEN), big).await;
+    let out = (status, serde_json::from_slice(&body).unwrap());
+    assert_error(&out, StatusCode::PAYLOAD_TOO_LARGE, "InvalidRequest");
+    let session = api.session().await;
+    let crop = api.upload(session, "s1a").await;
+    let request = Request::builder()
+        .uri(format!("/api/attendance/face-crops/{crop}/image/"))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = app(api.state.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    for (path, status) in [
+        ("/models/facenet.json", StatusCode::OK),
+        ("/models/retinaface.json", StatusCode::OK),
+        ("/models/convert.py", StatusCode::NOT_FOUND),
+        ("/models/README.md", StatusCode::NOT_FOUND),
+    ] {
+        assert_eq!(api.raw("GET", path, None, vec![]).await.0, status, "{path}");
+    }
+}

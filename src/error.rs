@@ -3,11 +3,34 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The stable name of what went wrong, shared by the Rust core, the JavaScript client
-/// (`error.code`) and the HTTP API (`error_type`). Names never change once published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum ErrorCode {
+/// Defines `ErrorCode` once: its variants (with their docs), `ALL` in declaration order, and
+/// `as_str`, the name on the wire, which is the variant's own name.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])+ $name:ident,)+) => {
+        /// The stable name of what went wrong, shared by the Rust core, the JavaScript client
+        /// (`error.code`, www/error-codes.js is generated from this list) and the HTTP API
+        /// (`error_type`). Names never change once published.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])+ $name,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in documentation order.
+            pub const ALL: [ErrorCode; [$(stringify!($name)),+].len()] = [$(ErrorCode::$name),+];
+
+            /// The code as it appears on the wire, e.g. `"DecodeError"`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$name => stringify!($name),)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
     /// The bytes claim a known image format but are corrupt, truncated or empty.
     DecodeError,
     /// The bytes are not an image format we decode (JPEG, PNG, WebP, BMP, GIF).
@@ -51,58 +74,6 @@ pub enum ErrorCode {
     EndpointMoved,
     /// The backend failed; the details are in its log, not in the answer (HTTP).
     InternalError,
-}
-
-impl ErrorCode {
-    /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 20] = [
-        ErrorCode::DecodeError,
-        ErrorCode::UnsupportedFormat,
-        ErrorCode::ImageTooLarge,
-        ErrorCode::ImageTooSmall,
-        ErrorCode::InvalidInput,
-        ErrorCode::ModelLoadError,
-        ErrorCode::UnknownModel,
-        ErrorCode::InferenceError,
-        ErrorCode::FetchError,
-        ErrorCode::WorkerCrashed,
-        ErrorCode::Timeout,
-        ErrorCode::Cancelled,
-        ErrorCode::CropNotFound,
-        ErrorCode::NotFound,
-        ErrorCode::InvalidRequest,
-        ErrorCode::EmbeddingExists,
-        ErrorCode::InvalidEmbedding,
-        ErrorCode::Unauthorized,
-        ErrorCode::EndpointMoved,
-        ErrorCode::InternalError,
-    ];
-
-    /// The code as it appears on the wire, e.g. `"DecodeError"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::DecodeError => "DecodeError",
-            ErrorCode::UnsupportedFormat => "UnsupportedFormat",
-            ErrorCode::ImageTooLarge => "ImageTooLarge",
-            ErrorCode::ImageTooSmall => "ImageTooSmall",
-            ErrorCode::InvalidInput => "InvalidInput",
-            ErrorCode::ModelLoadError => "ModelLoadError",
-            ErrorCode::UnknownModel => "UnknownModel",
-            ErrorCode::InferenceError => "InferenceError",
-            ErrorCode::FetchError => "FetchError",
-            ErrorCode::WorkerCrashed => "WorkerCrashed",
-            ErrorCode::Timeout => "Timeout",
-            ErrorCode::Cancelled => "Cancelled",
-            ErrorCode::CropNotFound => "CropNotFound",
-            ErrorCode::NotFound => "NotFound",
-            ErrorCode::InvalidRequest => "InvalidRequest",
-            ErrorCode::EmbeddingExists => "EmbeddingExists",
-            ErrorCode::InvalidEmbedding => "InvalidEmbedding",
-            ErrorCode::Unauthorized => "Unauthorized",
-            ErrorCode::EndpointMoved => "EndpointMoved",
-            ErrorCode::InternalError => "InternalError",
-        }
-    }
 }
 
 impl fmt::Display for ErrorCode {

@@ -1,21 +1,11 @@
 // The wire protocol between FaceEmbedder (page) and worker.js, in one place: message shapes,
 // error codes, and how errors cross the boundary ({name, code, message, stack}, rebuilt here).
 
-/**
- * Stable error codes, the same list as the Rust core's `ErrorCode` and the HTTP `error_type`.
- * @typedef {'DecodeError'|'UnsupportedFormat'|'ImageTooLarge'|'ImageTooSmall'|'InvalidInput'|
- *   'ModelLoadError'|'UnknownModel'|'InferenceError'|'FetchError'|'WorkerCrashed'|'Timeout'|
- *   'Cancelled'|'CropNotFound'|'NotFound'|'InvalidRequest'|'EmbeddingExists'|'InvalidEmbedding'|
- *   'Unauthorized'|'EndpointMoved'|'InternalError'} ErrorCode
- */
+import { ERROR_CODES } from './error-codes.js';
 
-/** @type {readonly ErrorCode[]} */
-export const ERROR_CODES = Object.freeze([
-  'DecodeError', 'UnsupportedFormat', 'ImageTooLarge', 'ImageTooSmall', 'InvalidInput',
-  'ModelLoadError', 'UnknownModel', 'InferenceError', 'FetchError', 'WorkerCrashed', 'Timeout',
-  'Cancelled', 'CropNotFound', 'NotFound', 'InvalidRequest', 'EmbeddingExists', 'InvalidEmbedding',
-  'Unauthorized', 'EndpointMoved', 'InternalError',
-]);
+// The codes are generated from the Rust enum (www/error-codes.js, checked by tests/error_codes.rs).
+export { ERROR_CODES };
+/** @typedef {import('./error-codes.js').ErrorCode} ErrorCode */
 
 /** The Cache API cache holding model files, keyed by URL and sha256. */
 export const CACHE_NAME = 'facenet-wasm-models-v1';

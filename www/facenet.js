@@ -335,17 +335,6 @@ export class FaceEmbedder {
   }
 
   /**
-   * Test hook: make worker `index` throw from its global scope, or block it for `ms`, whatever
-   * it is doing. (`embed({__test: 'crash' | 'hang'})` does the same as a request.)
-   * @param {number} index
-   * @param {'crash' | 'hang'} how
-   * @param {number} [ms]
-   */
-  _sabotage(index, how, ms = 60000) {
-    this.#slots[index]?.worker.postMessage(how === 'crash' ? { type: 'crash' } : { type: 'hang', ms });
-  }
-
-  /**
    * @param {EmbedInput} input
    * @returns {WorkerInput}
    */
@@ -362,7 +351,6 @@ export class FaceEmbedder {
     if (input && typeof input === 'object' && 'url' in input) {
       return { kind: 'url', url: new URL(input.url, location.href).href, headers: { ...headers, ...input.headers } };
     }
-    if (input && typeof input === 'object' && '__test' in input) return { kind: 'test', action: /** @type {any} */ (input).__test };
     throw new FaceEmbedError('InvalidInput', 'embed() takes a File/Blob, ArrayBuffer, typed array, ImageBitmap, ImageData or URL');
   }
 

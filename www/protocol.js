@@ -75,8 +75,7 @@ export function fromWire(wire) {
  * @typedef {{type: 'init', id: number, options: WorkerInit}
  *   | {type: 'embed', id: number, input: WorkerInput}
  *   | {type: 'detect', id: number, input: WorkerInput}
- *   | {type: 'stats', id: number}
- *   | {type: 'crash'} | {type: 'hang', ms: number}} ToWorker
+ *   | {type: 'stats', id: number}} ToWorker
  */
 
 /**
@@ -120,8 +119,7 @@ export function fromWire(wire) {
  * @typedef {{kind: 'blob', blob: Blob}
  *   | {kind: 'bitmap', bitmap: ImageBitmap}
  *   | {kind: 'imagedata', imageData: ImageData}
- *   | {kind: 'url', url: string, headers: Record<string, string>}
- *   | {kind: 'test', action: 'crash' | 'hang'}} WorkerInput
+ *   | {kind: 'url', url: string, headers: Record<string, string>}} WorkerInput
  */
 
 /**

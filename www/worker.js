@@ -49,22 +49,8 @@ scope.onmessage = (event) => {
     case 'embed': answer(msg.id, () => embed(msg.input)); break;
     case 'detect': answer(msg.id, () => detect(msg.id, msg.input)); break;
     case 'stats': answer(msg.id, async () => stats()); break;
-    // Test hooks: a real uncaught error and a real busy loop, to prove the client replaces a
-    // crashed or hung worker. They do nothing a page could not do by sending bad work.
-    case 'crash': crash(); break;
-    case 'hang': hang(msg.ms); break;
   }
 };
-
-function crash() {
-  setTimeout(() => { throw new Error('worker crash requested (test hook)'); });
-}
-
-/** @param {number} ms */
-function hang(ms) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) { /* busy, as a runaway computation would be */ }
-}
 
 /**
  * @param {number} id
@@ -321,10 +307,6 @@ async function withInput(input, encoded, pixels) {
       context.drawImage(input.bitmap, 0, 0);
       return pixels(context.getImageData(0, 0, width, height).data, width, height);
     }
-    case 'test': // test hooks, as requests: never answered
-      if (input.action === 'crash') crash();
-      else hang(60000);
-      return new Promise(() => {});
     default:
       throw new FaceEmbedError('InvalidInput', `unknown input kind ${JSON.stringify(/** @type {any} */ (input).kind)}`);
   }

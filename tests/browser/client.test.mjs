@@ -133,7 +133,8 @@ test('every error type reaches the page with its code', async () => {
     const code = async (promise) => { try { await promise; return 'no error'; } catch (e) { return e instanceof Error && e.name === e.code ? e.code : `not a coded Error: ${e}`; } };
     const bytes = async (path) => new Uint8Array(await (await fetch(path)).arrayBuffer());
     const jpeg = await bytes('/tests/faces/s1a.jpg');
-    const embedder = await fe.FaceEmbedder.create({ workers: 1, timeoutMs: 4000, token });
+    // The test worker: the real one plus injected faults (tests/browser/fault-worker.js).
+    const embedder = await fe.FaceEmbedder.create({ workers: 1, timeoutMs: 4000, token, workerUrl: '/tests/browser/fault-worker.js' });
     const pngHeader = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAdTAAAHUwCAIAAADpRW/tAAAACElEQVR4nAMAAAAAAUgGidIAAAAASUVORK5CYII='), (c) => c.charCodeAt(0));
     const tiny = new ImageData(1, 1);
     const out = {
@@ -147,8 +148,8 @@ test('every error type reaches the page with its code', async () => {
       FetchError: await code(embedder.embed('http://127.0.0.1:9/unreachable.jpg')),
       UnknownModel: await code(fe.FaceEmbedder.create({ workers: 1, model: 'arcface' })),
       ModelLoadError: await code(fe.FaceEmbedder.create({ workers: 1, modelUrl: '/README.md', cache: false })),
-      Timeout: await code(embedder.embed({ __test: 'hang' }, { timeoutMs: 1500 })),
-      WorkerCrashed: await code(embedder.embed({ __test: 'crash' })),
+      Timeout: await code(embedder.embed('/__fault/hang', { timeoutMs: 1500 })),
+      WorkerCrashed: await code(embedder.embed('/__fault/crash')),
     };
     out.stillWorks = (await embedder.embed(jpeg)).dimension;
     out.restarts = embedder.restarts;
@@ -197,14 +198,16 @@ test('ImageBitmap, ImageData and URL inputs (fetched with the bearer token)', as
 test('a worker killed or hung mid-batch is replaced and the batch completes', async () => {
   const native = cliVectors(FACES);
   const outcome = await inPage(async (fe, faces) => {
-    const embedder = await fe.FaceEmbedder.create({ workers: 2, timeoutMs: 5000 });
+    const embedder = await fe.FaceEmbedder.create({ workers: 2, timeoutMs: 5000, workerUrl: '/tests/browser/fault-worker.js' });
     while (embedder.workers < 2) await new Promise((r) => setTimeout(r, 50));
     const blobs = await Promise.all(faces.map(async (f) => (await fetch(`/tests/faces/${f}`)).blob()));
+    // Faults reach the test workers by name, whatever they are doing (tests/browser/fault-worker.js).
+    const faults = new BroadcastChannel('facenet-faults');
     let sabotaged = 0;
     const results = await embedder.embedBatch(blobs, {
       onProgress: ({ done }) => {
-        if (done === 4 && !sabotaged++) embedder._sabotage(0, 'crash');
-        if (done === 12 && sabotaged++ === 1) embedder._sabotage(1, 'hang', 20000);
+        if (done === 4 && !sabotaged++) faults.postMessage({ worker: 'facenet-0', how: 'crash' });
+        if (done === 12 && sabotaged++ === 1) faults.postMessage({ worker: 'facenet-1', how: 'hang', ms: 20000 });
       },
     });
     embedder.terminate();

@@ -355,15 +355,20 @@ fn validate(state: &AppState, model: &str, version: Option<&str>, v: &[f64]) -> 
     Ok(v.iter().map(|&x| x as f32).collect())
 }
 
-/// Validates and stores one vector: the same vector twice is stored once; a different one
-/// needs `force_regenerate`.
-fn store(state: &AppState, crop: i64, post: &EmbeddingPost, version: Option<&str>) -> Result<Value, AppError> {
+/// Validates and stores one vector on `db` (a connection or a batch's transaction): the same
+/// vector twice is stored once; a different one needs `force_regenerate`.
+fn store(
+    db: &rusqlite::Connection,
+    state: &AppState,
+    crop: i64,
+    post: &EmbeddingPost,
+    version: Option<&str>,
+) -> Result<Value, AppError> {
     let vector = validate(state, &post.model_name, version, &post.embedding)?;
-    let db = state.db();
     let exists: Option<i64> =
         db.query_row("SELECT id FROM face_crops WHERE id = ?1", [crop], |r| r.get(0)).optional()?;
     exists.ok_or(AppError::CropNotFound(crop))?;
-    let message = match db::vector_of(&db, crop, &post.model_name)? {
+    let message = match db::vector_of(db, crop, &post.model_name)? {
         Some(old) if old.iter().zip(&vector).all(|(a, b)| (a - b).abs() <= 1e-6) => {
             "embedding already stored (unchanged)"
         }
@@ -394,8 +399,11 @@ async fn post_embedding(
     body: Bytes,
 ) -> Result<Json<Value>, AppError> {
     let post: EmbeddingPost = parse(&body)?;
-    store(&state, crop, &post, post.model_version.as_deref()).map(Json)
+    store(&state.db(), &state, crop, &post, post.model_version.as_deref()).map(Json)
 }
+
+/// The most items one batch may carry: a batch holds the database for its whole transaction.
+pub const MAX_BATCH_ITEMS: usize = 1000;
 
 #[derive(Deserialize)]
 struct BatchItem {
@@ -413,9 +421,18 @@ struct BatchPost {
     items: Vec<BatchItem>,
 }
 
-/// Each item succeeds or fails alone; the answer lists one result per item, in order.
+/// Each item succeeds or fails alone; the answer lists one result per item, in order. The
+/// stored ones are written in one transaction, so a crash mid-batch leaves none of them half-done.
 async fn post_embeddings_batch(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, AppError> {
     let batch: BatchPost = parse(&body)?;
+    if batch.items.len() > MAX_BATCH_ITEMS {
+        return Err(AppError::InvalidRequest(format!(
+            "{} items in one batch; at most {MAX_BATCH_ITEMS}: split it into several posts",
+            batch.items.len()
+        )));
+    }
+    let mut db = state.db();
+    let tx = db.transaction()?;
     let mut failed = 0;
     let results: Vec<Value> = batch
         .items
@@ -428,12 +445,13 @@ async fn post_embeddings_batch(State(state): State<AppState>, body: Bytes) -> Re
                 embedding: item.embedding,
                 force_regenerate: item.force_regenerate,
             };
-            store(&state, item.crop_id, &post, version.as_deref()).unwrap_or_else(|e| {
+            store(&tx, &state, item.crop_id, &post, version.as_deref()).unwrap_or_else(|e| {
                 failed += 1;
                 json!({"status": "error", "crop_id": item.crop_id, "error_type": e.code().0, "message": e.to_string()})
             })
         })
         .collect();
+    tx.commit()?;
     let status = match failed {
         0 => "success",
         n if n == results.len() => "error",

@@ -13,6 +13,7 @@
 //! ```
 
 mod api;
+pub use api::MAX_BATCH_ITEMS;
 pub mod cluster;
 mod db;
 mod error;

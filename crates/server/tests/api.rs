@@ -239,6 +239,13 @@ async fn a_batch_answers_per_item() {
     let kinds: Vec<&str> =
         out["results"].as_array().unwrap().iter().map(|r| r["error_type"].as_str().unwrap_or("ok")).collect();
     assert_eq!(kinds, ["ok", "CropNotFound", "InvalidEmbedding", "ok"]);
+    // Past the cap, the whole batch is refused with a clear error.
+    let items: Vec<Value> =
+        (0..=facenet_server::MAX_BATCH_ITEMS).map(|_| json!({"crop_id": a, "embedding": golden("s1a")})).collect();
+    let body = json!({"model_name": "facenet", "model_version": api.version(), "items": items});
+    let out = api.call("POST", "/api/attendance/face-crops/embeddings-batch/", body).await;
+    assert_error(&out, StatusCode::BAD_REQUEST, "InvalidRequest");
+    assert!(out.1["message"].as_str().unwrap().contains("split it"), "{}", out.1);
 }
 
 #[tokio::test]

@@ -93,8 +93,9 @@ test(`the session page embeds ${CROPS} real crops in the browser and the server 
 
 test('a restarted server keeps every row', async () => {
   const before = rows('SELECT (SELECT COUNT(*) FROM sessions), (SELECT COUNT(*) FROM face_crops), (SELECT COUNT(*) FROM embeddings), (SELECT COUNT(*) FROM people)');
-  server.child.kill();
-  await new Promise((resolve) => server.child.on('exit', resolve));
+  server.child.kill('SIGTERM');
+  const code = await new Promise((resolve) => server.child.on('exit', resolve));
+  assert.equal(code, 0, 'SIGTERM is a graceful stop: exit status 0');
   server = await startServer();
   const response = await fetch(`${server.url}/api/attendance/sessions/`, { headers: { authorization: `Bearer ${TOKEN}` } });
   const sessions = await response.json();

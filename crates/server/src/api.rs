@@ -165,7 +165,10 @@ async fn upload_crop(
 ) -> Result<Response, AppError> {
     session_exists(&state, session)?;
     let (bbox, landmarks) = crop_origin(&state, session, &query)?;
-    let image = decode_image(&body, &Limits::default())?;
+    let image = {
+        let body = body.clone();
+        crate::blocking(move || Ok(decode_image(&body, &Limits::default())?)).await?
+    };
     let content_type = image::guess_format(&body).map(|f| f.to_mime_type()).unwrap_or("application/octet-stream");
     let filename = query.filename.clone().unwrap_or_else(|| "crop".into());
     let db = state.db();
@@ -246,7 +249,10 @@ async fn upload_photo(
         }
         (info, None)
     } else {
-        let decoded = decode_image(&body, &Limits::default())?;
+        let decoded = {
+            let body = body.clone();
+            crate::blocking(move || Ok(decode_image(&body, &Limits::default())?)).await?
+        };
         let content_type = image::guess_format(&body).map(|f| f.to_mime_type()).unwrap_or("application/octet-stream");
         let filename = query.filename.clone().unwrap_or_else(|| "photo".into());
         let info =

@@ -39,6 +39,9 @@ pub enum AppError {
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
+    /// Anything else of ours that failed (a blocking task that panicked).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl AppError {
@@ -54,7 +57,9 @@ impl AppError {
             AppError::Image(e) if e.code() == ErrorCode::ImageTooLarge => (e.code(), StatusCode::PAYLOAD_TOO_LARGE),
             AppError::Image(e) => (e.code(), StatusCode::UNPROCESSABLE_ENTITY),
             AppError::EndpointMoved(_) => (ErrorCode::EndpointMoved, StatusCode::GONE),
-            AppError::Database(_) => (ErrorCode::InternalError, StatusCode::INTERNAL_SERVER_ERROR),
+            AppError::Database(_) | AppError::Internal(_) => {
+                (ErrorCode::InternalError, StatusCode::INTERNAL_SERVER_ERROR)
+            }
         }
     }
 }

@@ -94,13 +94,33 @@ impl AppState {
     }
 }
 
+/// Runs synchronous work (SQLite, decoding, clustering) on tokio's blocking threads, so that a
+/// long assignment or a large image never holds up the async threads serving everyone else.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, error::AppError> + Send + 'static,
+) -> Result<T, error::AppError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| error::AppError::Internal(format!("a blocking task failed: {e}")))?
+}
+
+/// How long one API request may take, body upload included: a client that stops sending
+/// half-way is answered `408` and its connection freed instead of held forever.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The shortest bearer token accepted: a short one is guessable.
 pub const MIN_TOKEN_LEN: usize = 8;
 
 /// The whole application: static files and `/api/attendance/…`, every request logged.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .nest("/api/attendance", api::routes(state.clone()))
+        .nest(
+            "/api/attendance",
+            api::routes(state.clone()).layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                REQUEST_TIMEOUT,
+            )),
+        )
         .merge(statics::routes(&state))
         .layer(axum::extract::DefaultBodyLimit::max(16 << 20))
         // No answer is ever sniffed into another type (a crop served as image/jpeg stays one).
@@ -161,6 +181,9 @@ async fn json_errors(request: axum::extract::Request, next: axum::middleware::Ne
             (facenet_wasm::ErrorCode::InvalidRequest, "this call does not take that method")
         }
         StatusCode::NOT_FOUND => (facenet_wasm::ErrorCode::NotFound, "no such API call"),
+        StatusCode::REQUEST_TIMEOUT => {
+            (facenet_wasm::ErrorCode::Timeout, "the request took too long (body sent too slowly?)")
+        }
         s if s.is_server_error() => (facenet_wasm::ErrorCode::InternalError, "internal error; see the server log"),
         _ => (facenet_wasm::ErrorCode::InvalidRequest, "malformed request (a path id must be a number)"),
     };

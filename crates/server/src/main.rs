@@ -88,8 +88,25 @@ async fn main() -> std::process::ExitCode {
         args.data_dir.display(),
         state.model_version
     );
+    // Ctrl-C or SIGTERM (a service manager's stop): stop accepting, finish the requests under
+    // way (each is bounded by the request timeout), then exit.
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate => {}
+        }
+        tracing::info!("shutting down: no new requests, finishing those under way");
     };
     if let Err(e) = axum::serve(listener, facenet_server::app(state)).with_graceful_shutdown(shutdown).await {
         eprintln!("facenet-server: {e}");

@@ -148,7 +148,10 @@ pub(crate) async fn assign(
     crate::api::session_exists(&state, session)?;
     let request: AssignRequest = if body.is_empty() { AssignRequest::default() } else { crate::api::parse(&body)? };
     let started = Instant::now();
-    let o = assign_session(&state, session, request)?;
+    let o = {
+        let state = state.clone();
+        crate::blocking(move || assign_session(&state, session, request)).await?
+    };
     let names: BTreeMap<i64, &str> = o.people.iter().map(|(id, name)| (*id, name.as_str())).collect();
     let assigned: Vec<Value> = o
         .decisions
@@ -233,7 +236,7 @@ pub(crate) async fn attendance(
     Path(session): Path<i64>,
     Query(query): Query<RegisterQuery>,
 ) -> Result<Json<Value>, AppError> {
-    register(&state, session, query).map(Json)
+    crate::blocking(move || register(&state, session, query)).await.map(Json)
 }
 
 /// `GET /sessions/{id}/attendance.csv`: one row per enrolled person.
@@ -248,7 +251,7 @@ pub(crate) async fn attendance_csv(
     Path(session): Path<i64>,
     Query(query): Query<RegisterQuery>,
 ) -> Result<Response, AppError> {
-    let register = register(&state, session, query)?;
+    let register = crate::blocking(move || register(&state, session, query)).await?;
     let mut csv = String::from("person_id,name,present,crop_ids,best_distance\n");
     for p in register["people"].as_array().into_iter().flatten() {
         let crops = p["crops"].as_array().cloned().unwrap_or_default();

@@ -27,15 +27,22 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<RgbImage, EmbedErro
     let mut decoder = reader.into_decoder().map_err(fail)?;
     let (width, height) = decoder.dimensions();
     check_size(width, height, limits)?;
-    if decoder.total_bytes() > limits.max_alloc {
+    // A broken EXIF block is no reason to lose the face: fall back to the stored orientation.
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    // What the whole path holds at its peak, not only the decoded buffer: a rotation copies it,
+    // and the conversion to 8-bit RGB adds width × height × 3 (a 16-bit RGBA PNG of 5600² is
+    // 251 MB decoded, 345 MB with its RGB copy).
+    let decoded = decoder.total_bytes();
+    let rotated = if orientation == image::metadata::Orientation::NoTransforms { 0 } else { decoded };
+    let rgb = if decoder.color_type() == image::ColorType::Rgb8 { 0 } else { width as u64 * height as u64 * 3 };
+    let peak = decoded.saturating_add(rotated).saturating_add(rgb);
+    if peak > limits.max_alloc {
         return Err(EmbedError::ImageTooLarge(format!(
-            "{width}×{height} {name} needs {} bytes decoded, limit {}",
-            decoder.total_bytes(),
+            "{width}×{height} {name} ({:?}) needs {peak} bytes to decode and convert to RGB, limit {}",
+            decoder.color_type(),
             limits.max_alloc
         )));
     }
-    // A broken EXIF block is no reason to lose the face: fall back to the stored orientation.
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(fail)?;
     image.apply_orientation(orientation);
     Ok(image.into_rgb8())
@@ -149,6 +156,21 @@ mod tests {
     fn rgba_buffer_of_wrong_length_is_invalid_input() {
         let err = rgba_to_rgb(&[0; 10], 2, 2, &Limits::default()).unwrap_err();
         assert_eq!(err.code(), crate::ErrorCode::InvalidInput);
+    }
+
+    #[test]
+    fn the_limit_counts_the_rgb_copy_of_a_16_bit_image() {
+        // 100×100 RGBA, 16 bits: 80,000 bytes decoded, plus 30,000 for its RGB copy.
+        let image =
+            image::DynamicImage::ImageRgba16(image::ImageBuffer::from_pixel(100, 100, image::Rgba([1000u16; 4])));
+        let mut png = std::io::Cursor::new(Vec::new());
+        image.write_to(&mut png, ImageFormat::Png).unwrap();
+        let png = png.into_inner();
+        let limits = |max_alloc| Limits { max_alloc, ..Limits::default() };
+        assert!(decode_image(&png, &limits(110_000)).is_ok());
+        let err = decode_image(&png, &limits(100_000)).unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::ImageTooLarge, "{err}");
+        assert!(err.to_string().contains("110000 bytes"), "{err}");
     }
 
     #[test]

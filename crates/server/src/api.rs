@@ -70,6 +70,24 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, A
     serde_json::from_slice(body).map_err(|e| AppError::InvalidRequest(format!("invalid JSON body: {e}")))
 }
 
+/// The longest name (of a session, a person, a file) stored: names show in every list.
+pub const MAX_NAME_LEN: usize = 200;
+
+/// `text` trimmed, or an `InvalidRequest` when it is empty or longer than [`MAX_NAME_LEN`].
+fn checked_name<'a>(text: &'a str, what: &str) -> Result<&'a str, AppError> {
+    let name = text.trim();
+    if name.is_empty() {
+        return Err(AppError::InvalidRequest(format!("{what} must not be empty")));
+    }
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(AppError::InvalidRequest(format!(
+            "{what} has {} characters; at most {MAX_NAME_LEN}",
+            name.chars().count()
+        )));
+    }
+    Ok(name)
+}
+
 pub(crate) fn session_exists(state: &AppState, id: i64) -> Result<(), AppError> {
     let found: Option<i64> =
         state.db().query_row("SELECT id FROM sessions WHERE id = ?1", [id], |r| r.get(0)).optional()?;
@@ -83,10 +101,7 @@ struct NewSession {
 
 async fn create_session(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, AppError> {
     let new: NewSession = parse(&body)?;
-    let name = new.name.trim();
-    if name.is_empty() {
-        return Err(AppError::InvalidRequest("a session needs a name".into()));
-    }
+    let name = checked_name(&new.name, "a session's name")?;
     let db = state.db();
     db.execute("INSERT INTO sessions (name) VALUES (?1)", [name])?;
     Ok(Json(json!({"status": "success", "id": db.last_insert_rowid(), "name": name})))
@@ -170,7 +185,7 @@ async fn upload_crop(
         crate::blocking(move || Ok(decode_image(&body, &Limits::default())?)).await?
     };
     let content_type = image::guess_format(&body).map(|f| f.to_mime_type()).unwrap_or("application/octet-stream");
-    let filename = query.filename.clone().unwrap_or_else(|| "crop".into());
+    let filename = checked_name(query.filename.as_deref().unwrap_or("crop"), "filename")?.to_string();
     let db = state.db();
     db.execute(
         "INSERT INTO face_crops (session_id, filename, content_type, image, width, height, photo_id, box, landmarks, score)
@@ -243,7 +258,8 @@ async fn upload_photo(
         size: Option<u64>,
     }
     let (info, image) = if is_json {
-        let info: PhotoInfo = parse(&body)?;
+        let mut info: PhotoInfo = parse(&body)?;
+        info.filename = checked_name(&info.filename, "filename")?.to_string();
         if info.width == 0 || info.height == 0 {
             return Err(AppError::InvalidRequest("a photo's width and height must be positive".into()));
         }
@@ -254,7 +270,7 @@ async fn upload_photo(
             crate::blocking(move || Ok(decode_image(&body, &Limits::default())?)).await?
         };
         let content_type = image::guess_format(&body).map(|f| f.to_mime_type()).unwrap_or("application/octet-stream");
-        let filename = query.filename.clone().unwrap_or_else(|| "photo".into());
+        let filename = checked_name(query.filename.as_deref().unwrap_or("photo"), "filename")?.to_string();
         let info =
             PhotoInfo { filename, width: decoded.width(), height: decoded.height(), size: Some(body.len() as u64) };
         (info, Some((content_type, body)))
@@ -475,9 +491,9 @@ struct Enroll {
 /// Labels crops as a person (created on first use); their vectors become that person's references.
 async fn enroll(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, AppError> {
     let enroll: Enroll = parse(&body)?;
-    let name = enroll.name.trim();
-    if name.is_empty() || enroll.crop_ids.is_empty() {
-        return Err(AppError::InvalidRequest("enrolling needs a name and at least one crop_id".into()));
+    let name = checked_name(&enroll.name, "a person's name")?;
+    if enroll.crop_ids.is_empty() {
+        return Err(AppError::InvalidRequest("enrolling needs at least one crop_id".into()));
     }
     let mut db = state.db();
     let tx = db.transaction()?;

@@ -58,14 +58,27 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// Opens (creating) `dir/facenet.sqlite3` and brings its schema up to date.
-pub(crate) fn open(dir: &Path) -> rusqlite::Result<Connection> {
-    std::fs::create_dir_all(dir).map_err(|e| rusqlite::Error::InvalidPath(format!("{}: {e}", dir.display()).into()))?;
-    let conn = Connection::open(dir.join("facenet.sqlite3"))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "foreign_keys", true)?;
-    let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+///
+/// Checks at start what would otherwise fail every write later: the file must be readable, pass
+/// SQLite's `quick_check`, and take a write. Errors name the file.
+pub(crate) fn open(dir: &Path) -> Result<Connection, String> {
+    let path = dir.join("facenet.sqlite3");
+    let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", path.display());
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create the data directory: {e}", dir.display()))?;
+    let conn = Connection::open(&path).map_err(|e| fail("cannot open", &e))?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| fail("not a usable SQLite database", &e))?;
+    conn.pragma_update(None, "foreign_keys", true).map_err(|e| fail("cannot configure", &e))?;
+    let check: String =
+        conn.pragma_query_value(None, "quick_check", |row| row.get(0)).map_err(|e| fail("cannot check", &e))?;
+    if check != "ok" {
+        return Err(fail("corrupt (PRAGMA quick_check)", &check));
+    }
+    conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").map_err(|e| fail("cannot write (read-only or full disk?)", &e))?;
+    let version: usize =
+        conn.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(|e| fail("cannot read", &e))?;
     for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
-        conn.execute_batch(&format!("BEGIN; {migration}; PRAGMA user_version = {}; COMMIT;", i + 1))?;
+        conn.execute_batch(&format!("BEGIN; {migration}; PRAGMA user_version = {}; COMMIT;", i + 1))
+            .map_err(|e| fail(&format!("cannot migrate to schema {}", i + 1), &e))?;
     }
     Ok(conn)
 }
@@ -151,6 +164,17 @@ mod tests {
             .unwrap();
         assert_eq!(row, ("a.jpg".into(), None, None));
         assert_eq!(conn.query_row("SELECT COUNT(*) FROM photos", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_refused_at_start_naming_it() {
+        let dir = std::env::temp_dir().join(format!("facenet-db-corrupt-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("facenet.sqlite3"), vec![0x42; 8192]).unwrap();
+        let err = open(&dir).unwrap_err();
+        assert!(err.contains("facenet.sqlite3") && err.contains("not a usable SQLite database"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

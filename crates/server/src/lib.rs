@@ -13,7 +13,7 @@
 //! ```
 
 mod api;
-pub use api::MAX_BATCH_ITEMS;
+pub use api::{MAX_BATCH_ITEMS, MAX_NAME_LEN};
 pub mod cluster;
 mod db;
 mod error;

@@ -556,3 +556,20 @@ async fn every_error_is_json_nosniff_is_set_and_models_serves_only_models() {
         assert_eq!(api.raw("GET", path, None, vec![]).await.0, status, "{path}");
     }
 }
+
+#[tokio::test]
+async fn names_and_filenames_are_bounded() {
+    let api = Api::open(&data_dir("names"));
+    let long = "x".repeat(facenet_server::MAX_NAME_LEN + 1);
+    let out = api.call("POST", "/api/attendance/sessions/", json!({"name": long})).await;
+    assert_error(&out, StatusCode::BAD_REQUEST, "InvalidRequest");
+    let session = api.session().await;
+    let crop = std::fs::read(root().join("tests/faces/s1a.jpg")).unwrap();
+    let (status, _) = api
+        .raw("POST", &format!("/api/attendance/sessions/{session}/face-crops/?filename={long}"), Some(TOKEN), crop)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let crop_id = api.upload(session, "s1a").await;
+    let out = api.call("POST", "/api/attendance/people/", json!({"name": long, "crop_ids": [crop_id]})).await;
+    assert_error(&out, StatusCode::BAD_REQUEST, "InvalidRequest");
+}

@@ -21,8 +21,9 @@ use subtle::ConstantTimeEq;
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/sessions/", get(list_sessions).post(create_session))
-        .route("/sessions/{id}/face-crops/", get(list_crops).post(upload_crop))
-        .route("/sessions/{id}/photos/", get(list_photos).post(upload_photo))
+        // Images may be large; every other body is JSON and gets the smaller app-wide limit.
+        .route("/sessions/{id}/face-crops/", get(list_crops).post(upload_crop).layer(image_limit()))
+        .route("/sessions/{id}/photos/", get(list_photos).post(upload_photo).layer(image_limit()))
         .route("/sessions/{id}/assignments/", post(register::assign))
         .route("/sessions/{id}/attendance/", get(register::attendance))
         .route("/sessions/{id}/attendance.csv", get(register::attendance_csv))
@@ -36,6 +37,15 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/face-crops/{id}/generate-embedding/", axum::routing::any(old_embedding_url))
         .route("/face-crops/generate-embeddings-batch/", axum::routing::any(old_embedding_url))
         .fallback(unknown_path)
+}
+
+/// Largest image body (a crop or a whole photo) accepted.
+pub const MAX_IMAGE_BODY: usize = 16 << 20;
+/// Largest JSON body accepted: a full batch of 1,000 vectors of 512 values fits.
+pub const MAX_JSON_BODY: usize = 8 << 20;
+
+fn image_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(MAX_IMAGE_BODY)
 }
 
 /// The old `generate-embedding(s)` URLs: the server no longer runs a model.

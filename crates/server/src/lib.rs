@@ -13,7 +13,7 @@
 //! ```
 
 mod api;
-pub use api::{MAX_BATCH_ITEMS, MAX_NAME_LEN};
+pub use api::{MAX_BATCH_ITEMS, MAX_IMAGE_BODY, MAX_JSON_BODY, MAX_NAME_LEN};
 pub mod cluster;
 mod db;
 mod error;
@@ -122,7 +122,7 @@ pub fn app(state: AppState) -> Router {
             )),
         )
         .merge(statics::routes(&state))
-        .layer(axum::extract::DefaultBodyLimit::max(16 << 20))
+        .layer(axum::extract::DefaultBodyLimit::max(api::MAX_JSON_BODY))
         // No answer is ever sniffed into another type (a crop served as image/jpeg stays one).
         .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
             axum::http::header::X_CONTENT_TYPE_OPTIONS,
@@ -176,7 +176,10 @@ async fn json_errors(request: axum::extract::Request, next: axum::middleware::Ne
         return response;
     }
     let (code, message) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => (facenet_wasm::ErrorCode::InvalidRequest, "the request body is over 16 MiB"),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            facenet_wasm::ErrorCode::InvalidRequest,
+            "the request body is too large: 16 MiB for images, 8 MiB for JSON",
+        ),
         StatusCode::METHOD_NOT_ALLOWED => {
             (facenet_wasm::ErrorCode::InvalidRequest, "this call does not take that method")
         }

@@ -534,11 +534,17 @@ async fn every_error_is_json_nosniff_is_set_and_models_serves_only_models() {
     let api = Api::open(&data_dir("hardening"));
     let out = api.call("GET", "/api/attendance/face-crops/abc/image/", Value::Null).await;
     assert_error(&out, StatusCode::BAD_REQUEST, "InvalidRequest");
-    let big = vec![0u8; (16 << 20) + 1];
+    let big = vec![0u8; facenet_server::MAX_JSON_BODY + 1];
     let (status, body) = api.raw("POST", "/api/attendance/sessions/", Some(TOKEN), big).await;
     let out = (status, serde_json::from_slice(&body).unwrap());
     assert_error(&out, StatusCode::PAYLOAD_TOO_LARGE, "InvalidRequest");
     let session = api.session().await;
+    // An image between the two limits is read (and refused as no image), one above is not.
+    let uri = format!("/api/attendance/sessions/{session}/face-crops/");
+    let (status, _) = api.raw("POST", &uri, Some(TOKEN), vec![0u8; facenet_server::MAX_JSON_BODY + 1]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = api.raw("POST", &uri, Some(TOKEN), vec![0u8; facenet_server::MAX_IMAGE_BODY + 1]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     let crop = api.upload(session, "s1a").await;
     let request = Request::builder()
         .uri(format!("/api/attendance/face-crops/{crop}/image/"))

@@ -23,8 +23,8 @@
 
 use crate::decode::{decode_image, rgba_to_rgb};
 use crate::detection::{anchors, decode, nms, Face, RawOutputs};
-use crate::embedder::{model_version, read_onnx};
-use crate::manifest::{Channels, DetectorManifest};
+use crate::embedder::{inference_error, model_version, read_onnx};
+use crate::manifest::DetectorManifest;
 use crate::{EmbedError, Limits};
 use image::imageops::{self, FilterType};
 use image::RgbImage;
@@ -242,8 +242,7 @@ impl Detector {
         if w0 == 0 || h0 == 0 {
             return Ok(Vec::new());
         }
-        let scale = (self.options.max_side as f64 / w0.max(h0) as f64).min(1.0);
-        let (w, h) = (((w0 as f64 * scale).round() as u32).max(1), ((h0 as f64 * scale).round() as u32).max(1));
+        let (w, h) = scaled((w0, h0), (self.options.max_side as f64 / w0.max(h0) as f64).min(1.0));
         let detail = resized(photo, w, h);
         let long = w.max(h);
         let mut faces = Vec::new();
@@ -257,8 +256,7 @@ impl Detector {
                     faces.extend(found.into_iter().filter(|f| !inner.cuts(f, x, y)));
                 }
             }
-            let shrink = TILE as f64 / long as f64;
-            let (cw, ch) = (((w as f64 * shrink).round() as u32).max(1), ((h as f64 * shrink).round() as u32).max(1));
+            let (cw, ch) = scaled((w, h), TILE as f64 / long as f64);
             let coarse = resized(&detail, cw, ch);
             let (fx, fy) = (w as f32 / cw as f32, h as f32 / ch as f32);
             // In the tiles' plan (padded): large photos of any aspect then need no plan of their own.
@@ -281,8 +279,8 @@ impl Detector {
         max_face: f32,
     ) -> Result<Vec<Face>, EmbedError> {
         let input = self.input_tensor(image, shape, origin)?;
-        let (min_score, spec) = (self.options.min_score, self.manifest.anchors.clone());
-        let plan = self.plan(shape)?;
+        let index = self.plan(shape)?;
+        let plan = &mut self.plans[index];
         let result = plan.state.run(tvec!(input.into())).map_err(inference_error)?;
         if result.len() != 3 {
             return Err(EmbedError::InferenceError(format!("the detector gave {} outputs, expected 3", result.len())));
@@ -291,7 +289,7 @@ impl Detector {
             result[i].try_as_plain_ram().map_err(inference_error)?.as_slice::<f32>().map_err(inference_error)
         };
         let raw = RawOutputs { boxes: slice(0)?, scores: slice(1)?, landmarks: slice(2)? };
-        let faces = decode(&spec, &plan.anchors, raw, min_score)?;
+        let faces = decode(&self.manifest.anchors, &plan.anchors, raw, self.options.min_score)?;
         let (dx, dy) = (origin.0 as f32, origin.1 as f32);
         let large_min_score = self.options.large_min_score;
         let kept = faces.iter().filter(|f| {
@@ -304,10 +302,7 @@ impl Detector {
     /// `[1, 3, height, width]`: `(pixel − mean) / std` in the manifest's channel order.
     fn input_tensor(&self, image: &RgbImage, (tw, th): (u32, u32), (x0, y0): (u32, u32)) -> Result<Tensor, EmbedError> {
         let spec = &self.manifest.input;
-        let order: [usize; 3] = match spec.channels {
-            Channels::RGB => [0, 1, 2],
-            Channels::BGR => [2, 1, 0],
-        };
+        let order = spec.channels.order();
         let (sw, sh) = (tw as usize, th as usize);
         let mut tensor = Tensor::zero::<f32>(&[1, 3, sh, sw]).map_err(inference_error)?;
         let mut view = tensor.try_as_plain_ram_mut().map_err(inference_error)?;
@@ -331,9 +326,9 @@ impl Detector {
         Ok(tensor)
     }
 
-    /// The plan for `shape` (width, height), built on first use; the least recently used of
-    /// more than [`MAX_PLANS`] is dropped, except the tiles' plan.
-    fn plan(&mut self, shape: (u32, u32)) -> Result<&mut ShapePlan, EmbedError> {
+    /// The index in `plans` of the plan for `shape` (width, height), built on first use; the
+    /// least recently used of more than [`MAX_PLANS`] is dropped, except the tiles' plan.
+    fn plan(&mut self, shape: (u32, u32)) -> Result<usize, EmbedError> {
         match self.plans.iter().position(|p| p.shape == shape) {
             Some(i) => {
                 let plan = self.plans.remove(i);
@@ -349,7 +344,7 @@ impl Detector {
                 }
             }
         }
-        Ok(&mut self.plans[0])
+        Ok(0)
     }
 
     /// The input shapes (width, height) planned so far, the last used first.
@@ -394,6 +389,11 @@ fn tile_starts(len: u32) -> Vec<u32> {
     (0..n as u64).map(|i| ((i * span + (n as u64 - 1) / 2) / (n as u64 - 1)) as u32).collect()
 }
 
+/// (w, h) times `scale`, rounded, at least 1 px a side.
+fn scaled((w, h): (u32, u32), scale: f64) -> (u32, u32) {
+    (((w as f64 * scale).round() as u32).max(1), ((h as f64 * scale).round() as u32).max(1))
+}
+
 /// (w, h) rounded up to multiples of 32: 1280×853 → 1280×864.
 fn padded((w, h): (u32, u32)) -> (u32, u32) {
     (w.div_ceil(ALIGN) * ALIGN, h.div_ceil(ALIGN) * ALIGN)
@@ -414,10 +414,6 @@ fn clip(mut face: Face, w: u32, h: u32) -> Face {
     (b.x, b.y) = (b.x.max(0.0), b.y.max(0.0));
     (b.width, b.height) = ((x1 - b.x).max(0.0), (y1 - b.y).max(0.0));
     face
-}
-
-fn inference_error(e: impl std::fmt::Display) -> EmbedError {
-    EmbedError::InferenceError(format!("{e:#}"))
 }
 
 /// The model with a fixed `[1, 3, height, width]` input and the three outputs, optimized.

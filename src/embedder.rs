@@ -177,7 +177,7 @@ impl Embedder {
     }
 }
 
-fn inference_error(e: impl std::fmt::Display) -> EmbedError {
+pub(crate) fn inference_error(e: impl std::fmt::Display) -> EmbedError {
     EmbedError::InferenceError(format!("{e:#}"))
 }
 

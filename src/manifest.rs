@@ -68,6 +68,16 @@ pub enum Channels {
     BGR,
 }
 
+impl Channels {
+    /// For each input channel, the index of the RGB component that feeds it.
+    pub fn order(self) -> [usize; 3] {
+        match self {
+            Channels::RGB => [0, 1, 2],
+            Channels::BGR => [2, 1, 0],
+        }
+    }
+}
+
 /// One embedding the file offers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutputSpec {

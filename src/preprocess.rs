@@ -1,6 +1,6 @@
 //! RGB crop → the model's input tensor: resize the whole crop, standardize, lay out.
 
-use crate::manifest::{Channels, InputSpec, Layout};
+use crate::manifest::{InputSpec, Layout};
 use image::imageops::{self, FilterType};
 use image::RgbImage;
 
@@ -18,10 +18,7 @@ pub fn to_input(image: &RgbImage, spec: &InputSpec, out: &mut Vec<f32>) {
         resized = imageops::resize(image, spec.width, spec.height, FilterType::Triangle);
         &resized
     };
-    let order: [usize; 3] = match spec.channels {
-        Channels::RGB => [0, 1, 2],
-        Channels::BGR => [2, 1, 0],
-    };
+    let order = spec.channels.order();
     let scale = spec.std.map(|s| 1.0 / s);
     let standardize = |pixel: &image::Rgb<u8>, c: usize| (pixel.0[order[c]] as f32 - spec.mean[c]) * scale[c];
     out.clear();
@@ -48,6 +45,7 @@ pub fn l2_normalize(v: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::Channels;
     use crate::Manifest;
 
     #[test]

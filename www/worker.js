@@ -139,6 +139,22 @@ async function fetchBytes(url, expectedSize, onBytes) {
 }
 
 /**
+ * A manifest as JSON, or a `ModelLoadError` saying what arrived instead.
+ * @param {string} url
+ * @param {string} what e.g. 'a model manifest'
+ * @returns {Promise<any>}
+ */
+async function fetchManifest(url, what) {
+  const { response, bytes } = await fetchBytes(url);
+  try {
+    if (!response.ok) throw new Error('not OK');
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new FaceEmbedError('ModelLoadError', `${url} did not return ${what}: ${whatArrived(response, bytes)}`);
+  }
+}
+
+/**
  * The model's bytes: from the Cache API when an entry with the right hash is there, otherwise
  * downloaded, checked and stored. A corrupt or truncated entry is dropped and fetched again.
  * @param {number} id
@@ -205,15 +221,7 @@ async function load(id, options) {
   const start = performance.now();
   report(id, { status: 'initiate', file: options.modelUrl });
   let manifest = options.manifest;
-  if (!manifest && options.manifestUrl) {
-    const { response, bytes } = await fetchBytes(options.manifestUrl);
-    try {
-      if (!response.ok) throw new Error('not OK');
-      manifest = JSON.parse(new TextDecoder().decode(bytes));
-    } catch {
-      throw new FaceEmbedError('ModelLoadError', `${options.manifestUrl} did not return a model manifest: ${whatArrived(response, bytes)}`);
-    }
-  }
+  if (!manifest && options.manifestUrl) manifest = await fetchManifest(options.manifestUrl, 'a model manifest');
   const m = /** @type {{sha256?: string, size?: number, outputs?: {model: string}[]}} */ (manifest ?? {});
   const names = (m.outputs ?? []).map((o) => o.model);
   if (options.model && names.length && !names.includes(options.model)) {
@@ -271,14 +279,7 @@ function ensureDetector(id) {
 async function loadDetector(id) {
   const options = /** @type {WorkerInit} */ (initOptions);
   if (!bindings) throw new FaceEmbedError('ModelLoadError', 'the wasm module is not loaded');
-  const { response, bytes: json } = await fetchBytes(options.detectorManifestUrl);
-  let manifest;
-  try {
-    if (!response.ok) throw new Error('not OK');
-    manifest = JSON.parse(new TextDecoder().decode(json));
-  } catch {
-    throw new FaceEmbedError('ModelLoadError', `${options.detectorManifestUrl} did not return a detector manifest: ${whatArrived(response, json)}`);
-  }
+  const manifest = await fetchManifest(options.detectorManifestUrl, 'a detector manifest');
   const { bytes, verified } = await modelBytes(id, options.detectorUrl, manifest, options.cache !== false);
   report(id, { status: 'plan', file: options.detectorUrl });
   return new bindings.FaceDetectorModel(bytes, { ...options.detectorOptions, manifest, verifyHash: !verified });

@@ -1,7 +1,7 @@
 //! Native benchmark: tract (this crate) against onnxruntime on the same ONNX file, same crops,
 //! same run. `cargo bench --bench native` (add `-- --runs 100` for more samples).
 //!
-//! onnxruntime runs through Python (`models/bench_ort.py`, interpreter from `FACENET_PYTHON`,
+//! onnxruntime runs through Python (`tools/bench_ort.py`, interpreter from `FACENET_PYTHON`,
 //! default `python3`) with 1 and with 2 intra-op threads; tract runs on 1 thread.
 
 use facenet_wasm::{decode_image, Embedder, Limits, Manifest};
@@ -29,7 +29,7 @@ fn onnxruntime(
 ) -> Result<serde_json::Value, String> {
     let python = std::env::var("FACENET_PYTHON").unwrap_or_else(|_| "python3".into());
     let out = Command::new(&python)
-        .arg(repo.join("models/bench_ort.py"))
+        .arg(repo.join("tools/bench_ort.py"))
         .arg(model)
         .arg(threads.to_string())
         .arg(runs.to_string())

@@ -8,7 +8,7 @@ use std::fmt;
 macro_rules! error_codes {
     ($($(#[doc = $doc:literal])+ $name:ident,)+) => {
         /// The stable name of what went wrong, shared by the Rust core, the JavaScript client
-        /// (`error.code`, www/error-codes.js is generated from this list) and the HTTP API
+        /// (`error.code`, www/client/error-codes.js is generated from this list) and the HTTP API
         /// (`error_type`). Names never change once published.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[non_exhaustive]

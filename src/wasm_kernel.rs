@@ -7,7 +7,7 @@
 //! instead of a shuffle). Measured in Chromium 156 on this project's 2-core Xeon, a GEMM of the
 //! size of FaceNet's convolutions runs at 17.4–17.8 GMAC/s with it against 10.5–12.9 with
 //! tract's 8×8, and 20.8–21.4 against 17.7–18.3 with relaxed SIMD (fused multiply-add): three
-//! runs of `node bench/kernels.mjs`. Per face in Chromium: 176 → 129 ms (SIMD128) and 109 ms
+//! runs of `node benches/kernels.mjs`. Per face in Chromium: 176 → 129 ms (SIMD128) and 109 ms
 //! (relaxed SIMD), under the profiler.
 //!
 //! tract asks its dispatch tiers which kernel to run; ours has a higher precedence than tract's
@@ -168,7 +168,7 @@ unsafe fn kernel_f32_4x8(spec: &[FusedKerSpec<f32>]) -> isize {
                 }
                 FusedKerSpec::AddMatMul { k, pa, pb, packing: _ } => {
                     // A: packed [k][MR], each value broadcast from memory. B: packed [k][NR].
-                    // Spelled out as in bench/kernels/, so that what is measured there is what
+                    // Spelled out as in benches/kernels/, so that what is measured there is what
                     // runs here.
                     let [mut c0, mut c1, mut c2, mut c3, mut c4, mut c5, mut c6, mut c7] = acc;
                     let (a, b) = (pa as *const u32, pb as *const v128);

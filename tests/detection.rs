@@ -1,6 +1,6 @@
 //! Photos → faces on real group photos (tests/photos/, from @vladmandic/face-api's demo):
 //! the 22 faces checked by eye (tests/golden/detections.json, found by onnxruntime with the
-//! reference post-processing in models/detect_reference.py and drawn on the photos), a photo
+//! reference post-processing in tools/detect_reference.py and drawn on the photos), a photo
 //! with no face, a 6000×4000 photo, corrupt bytes, and aligned crops that embed as the same
 //! person as the hand-cut test crops.
 

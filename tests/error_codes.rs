@@ -1,4 +1,4 @@
-//! The error codes are defined once, in Rust (`ErrorCode` in src/error.rs); www/error-codes.js
+//! The error codes are defined once, in Rust (`ErrorCode` in src/error.rs); www/client/error-codes.js
 //! is generated from them and checked in. This test fails when the two differ.
 //!
 //! Regenerate: FACENET_BLESS=1 cargo test --release --test error_codes
@@ -32,7 +32,7 @@ fn generated() -> String {
 
 #[test]
 fn the_javascript_error_codes_are_generated_from_the_rust_enum() {
-    let path = repo("www/error-codes.js");
+    let path = repo("www/client/error-codes.js");
     let want = generated();
     if std::env::var_os("FACENET_BLESS").is_some() {
         std::fs::write(&path, &want).unwrap();
@@ -41,7 +41,7 @@ fn the_javascript_error_codes_are_generated_from_the_rust_enum() {
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         have == want,
-        "www/error-codes.js is not what src/error.rs gives; regenerate it: FACENET_BLESS=1 cargo test --release --test error_codes\n\
+        "www/client/error-codes.js is not what src/error.rs gives; regenerate it: FACENET_BLESS=1 cargo test --release --test error_codes\n\
          --- expected ---\n{want}"
     );
 }

@@ -1,4 +1,4 @@
-//! The Rust path against onnxruntime on the f32 model (models/golden.py), on real face crops.
+//! The Rust path against onnxruntime on the f32 model (tools/golden.py), on real face crops.
 
 mod common;
 use common::*;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { build } from 'vite';
 import { ROOT, startServer } from './server.mjs';
 import { launch, openPage } from './harness.mjs';
-import { ERROR_CODES } from '../../www/error-codes.js';
+import { ERROR_CODES } from '../../www/client/error-codes.js';
 
 const outDir = join(ROOT, 'tests/bundler/dist');
 const server = await startServer();

@@ -18,7 +18,7 @@ const MANIFEST = JSON.parse(readFileSync(join(ROOT, 'models/facenet.json'), 'utf
 const modelRequests = () => server.state.requests.filter((r) => r === 'GET /models/facenet.onnx').length;
 
 /** Runs `fn` in the page with FaceEmbedder imported as `fe`. */
-const inPage = (fn, arg) => page.evaluate(`(async () => { const fe = await import('/www/facenet.js'); return (${fn})(fe, ${JSON.stringify(arg)}); })()`);
+const inPage = (fn, arg) => page.evaluate(`(async () => { const fe = await import('/www/client/facenet.js'); return (${fn})(fe, ${JSON.stringify(arg)}); })()`);
 
 test('first load reports download, compile and plan progress, then vectors equal the native CLI (cosine ≥ 0.9999)', async () => {
   const result = await inPage(async (fe, faces) => {

@@ -1,11 +1,11 @@
 // Runs under a Content-Security-Policy that allows only 'self' and 'wasm-unsafe-eval'.
-import { FaceEmbedder } from '/www/facenet.js';
+import { FaceEmbedder } from '/www/client/facenet.js';
 
 const report = (value) => { window.__result = value; };
 try {
   // The worker script gets the same policy (a worker's CSP comes from its own response).
   const csp = new URLSearchParams(location.search).get('csp') ?? '';
-  const embedder = await FaceEmbedder.create({ workers: 1, cache: false, workerUrl: `/www/worker.js?csp=${encodeURIComponent(csp)}` });
+  const embedder = await FaceEmbedder.create({ workers: 1, cache: false, workerUrl: `/www/client/worker.js?csp=${encodeURIComponent(csp)}` });
   const blob = await (await fetch('/tests/faces/s1a.jpg')).blob();
   const { dimension, model } = await embedder.embed(blob);
   report({ ok: true, dimension, model, crossOriginIsolated: self.crossOriginIsolated });

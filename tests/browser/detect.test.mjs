@@ -16,7 +16,7 @@ const page = await openPage(browser.context, `${server.url}/tests/browser/page.h
 after(async () => { await browser.close(); await server.close(); });
 
 /** Runs `fn` in the page with FaceEmbedder imported as `fe`. */
-const inPage = (fn, arg) => page.evaluate(`(async () => { const fe = await import('/www/facenet.js'); return (${fn})(fe, ${JSON.stringify(arg)}); })()`);
+const inPage = (fn, arg) => page.evaluate(`(async () => { const fe = await import('/www/client/facenet.js'); return (${fn})(fe, ${JSON.stringify(arg)}); })()`);
 
 /** `facenet-embed --detect` on the photos: one parsed JSON line each. */
 function cliFaces(photos) {

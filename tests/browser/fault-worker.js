@@ -1,10 +1,10 @@
-// The real worker (www/worker.js) with faults the browser tests inject; shipped code has none.
+// The real worker (www/client/worker.js) with faults the browser tests inject; shipped code has none.
 // Loaded with FaceEmbedder's `workerUrl` option. Two ways in:
 //   - a request for the URL input `/__fault/crash` or `/__fault/hang` crashes the worker (an
 //     uncaught error) or blocks it in a busy loop, as a runaway model would;
 //   - a message on the BroadcastChannel 'facenet-faults', {worker: 'facenet-0', how:
 //     'crash' | 'hang', ms}, does the same to the named worker whatever it is doing.
-import '/www/worker.js';
+import '/www/client/worker.js';
 
 const scope = /** @type {any} */ (self);
 const real = scope.onmessage;

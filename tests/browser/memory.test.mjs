@@ -13,7 +13,7 @@ after(async () => { await browser.close(); await server.close(); });
 
 test(`${RUNS} embeddings leave wasm memory and JS heap flat`, { timeout: 30 * 60 * 1000 }, async () => {
   const figures = await page.evaluate(async ({ faces, runs }) => {
-    const { FaceEmbedder } = await import('/www/facenet.js');
+    const { FaceEmbedder } = await import('/www/client/facenet.js');
     const embedder = await FaceEmbedder.create({ workers: 1 });
     const blobs = await Promise.all(faces.map(async (f) => (await fetch(`/tests/faces/${f}`)).blob()));
     const measure = async () => {

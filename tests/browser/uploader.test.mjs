@@ -15,7 +15,7 @@ const unit = (n, seed = 1) => { const v = Array.from({ length: n }, (_, i) => Ma
 
 /** Runs in the page: makes an uploader (fast backoff), enqueues, reports what happened. */
 const upload = (vectors, options = {}) => page.evaluate(async ({ vectors, options }) => {
-  const { EmbeddingUploader } = await import('/www/uploader.js');
+  const { EmbeddingUploader } = await import('/www/client/uploader.js');
   const rejected = [];
   const uploader = new EmbeddingUploader({ backoffMs: 20, retries: 4, onRejected: (r) => rejected.push(r), ...options });
   let outcome = { uploaded: 0, rejected: 0, pending: await uploader.pending() };
@@ -38,7 +38,7 @@ test('posts vectors with the bearer token; the server stores exactly them', asyn
 test('a vector enqueued while a flush is under way is sent too', async () => {
   server.state.delayMs = 300; // the first POST is still out when the second vector arrives
   const outcome = await page.evaluate(async ({ first, second, token }) => {
-    const { EmbeddingUploader } = await import('/www/uploader.js');
+    const { EmbeddingUploader } = await import('/www/client/uploader.js');
     const uploader = new EmbeddingUploader({ token, dbName: 'concurrent-test' });
     const one = uploader.enqueue(first);
     await new Promise((r) => setTimeout(r, 100));

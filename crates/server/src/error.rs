@@ -32,7 +32,7 @@ pub enum AppError {
     Image(#[from] facenet_wasm::EmbedError),
     /// A call of the old system that computed vectors on the server.
     #[error(
-        "{0} is gone: vectors are computed in the browser now (FaceEmbedder in www/facenet.js) and posted to \
+        "{0} is gone: vectors are computed in the browser now (FaceEmbedder in www/client/facenet.js) and posted to \
              POST /api/attendance/face-crops/{{id}}/embedding/ or POST /api/attendance/face-crops/embeddings-batch/"
     )]
     EndpointMoved(String),

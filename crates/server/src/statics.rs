@@ -10,7 +10,11 @@ use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-/// `/` → the session page; `/www`, `/pkg`, `/models`, `/tests/faces` (sample crops) as files;
+/// The session page.
+const SESSION_PAGE: &str = "/www/app/index.html";
+
+/// `/` → the session page (`www/app/`); `/www` (the app and the reusable client in `www/client/`),
+/// `/pkg`, and the model files of `/models` (nothing else: test fixtures are not served);
 /// the model also under its hashed name `/models/facenet.<version>.onnx`, cacheable for a year.
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     let root = &state.root;
@@ -33,10 +37,9 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     // The model's f16 weights barely compress, and gzipping 47 MB per download costs seconds of CPU.
     let compress = DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream"));
     Router::new()
-        .route("/", get(|| async { Redirect::temporary("/www/index.html") }))
+        .route("/", get(|| async { Redirect::temporary("/www/app/index.html") }))
         .nest_service("/www", ServeDir::new(root.join("www")))
         .nest_service("/pkg", ServeDir::new(root.join("pkg")))
-        .nest_service("/tests/faces", ServeDir::new(root.join("tests/faces")))
         .nest("/models", models)
         .layer(no_cache)
         .layer(CompressionLayer::new().compress_when(compress))

@@ -91,7 +91,7 @@ async fn every_api_call_needs_the_token() {
         assert_error(&out, StatusCode::UNAUTHORIZED, "Unauthorized");
     }
     // The page and its files need none.
-    let (status, _) = api.raw("GET", "/www/facenet.js", None, Vec::new()).await;
+    let (status, _) = api.raw("GET", "/www/client/facenet.js", None, Vec::new()).await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -304,7 +304,7 @@ async fn static_files_have_types_isolation_headers_and_the_hashed_model_is_immut
             app(state).oneshot(request).await.unwrap()
         }
     };
-    let js = get("/www/facenet.js".into()).await;
+    let js = get("/www/client/facenet.js".into()).await;
     assert_eq!(js.headers()["content-type"], "text/javascript");
     assert_eq!(js.headers()["content-encoding"], "gzip");
     assert_eq!(js.headers()["cross-origin-opener-policy"], "same-origin");
@@ -316,7 +316,7 @@ async fn static_files_have_types_isolation_headers_and_the_hashed_model_is_immut
     assert!(model.headers().get("content-encoding").is_none(), "the model is not gzipped");
     let size = model.into_body().collect().await.unwrap().to_bytes().len();
     assert_eq!(size as u64, std::fs::metadata(root().join("models/facenet.onnx")).unwrap().len());
-    assert_eq!(get("/".into()).await.headers()["location"], "/www/index.html");
+    assert_eq!(get("/".into()).await.headers()["location"], "/www/app/index.html");
 }
 
 impl Api {
@@ -556,7 +556,8 @@ async fn every_error_is_json_nosniff_is_set_and_models_serves_only_models() {
     for (path, status) in [
         ("/models/facenet.json", StatusCode::OK),
         ("/models/retinaface.json", StatusCode::OK),
-        ("/models/convert.py", StatusCode::NOT_FOUND),
+        ("/tools/convert.py", StatusCode::NOT_FOUND),
+        ("/tests/faces/s1a.jpg", StatusCode::NOT_FOUND),
         ("/models/README.md", StatusCode::NOT_FOUND),
     ] {
         assert_eq!(api.raw("GET", path, None, vec![]).await.0, status, "{path}");

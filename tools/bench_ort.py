@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """onnxruntime's side of the native benchmark (benches/native.rs runs it in the same run).
 
-Usage: python models/bench_ort.py MODEL.onnx THREADS RUNS IMAGE...
+Usage: python tools/bench_ort.py MODEL.onnx THREADS RUNS IMAGE...
 Prints one JSON object: session build seconds and per-inference milliseconds (on tensors
 preprocessed beforehand, as the Rust side times inference on decoded pixels).
 """

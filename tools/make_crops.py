@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cut the real-face test crops (tests/faces/) out of @vladmandic/face-api's demo group photos.
 
-Usage: python models/make_crops.py node_modules/@vladmandic/face-api/demo
+Usage: python tools/make_crops.py node_modules/@vladmandic/face-api/demo
 
 The boxes below are fixed (found once with OpenCV's frontal-face Haar cascade, false
 detections dropped by eye), so the crops are reproducible from the npm package alone.

@@ -2,7 +2,7 @@
 """Reference face detection with onnxruntime: the RetinaFace post-processing written out in
 numpy, independent of the Rust engine, so tests can compare the two.
 
-Usage: python models/detect_reference.py tests/photos/sample*.jpg > tests/golden/detections.json
+Usage: python tools/detect_reference.py tests/photos/sample*.jpg > tests/golden/detections.json
 
 Each photo is resized (Pillow, bilinear) so that its long side is at most MAX_SIDE, fed whole
 (no padding) to models/retinaface.onnx, and the faces are given in the photo's own pixels:
@@ -18,14 +18,15 @@ import onnxruntime as ort
 from PIL import Image, ImageOps
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MANIFEST = json.load(open(os.path.join(HERE, "retinaface.json")))
+MODELS = os.path.normpath(os.path.join(HERE, "..", "models"))  # the shipped model files
+MANIFEST = json.load(open(os.path.join(MODELS, "retinaface.json")))
 MAX_SIDE = 1280
 
 
 def session():
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
-    return ort.InferenceSession(os.path.join(HERE, "retinaface.onnx"), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(os.path.join(MODELS, "retinaface.onnx"), options, providers=["CPUExecutionProvider"])
 
 
 def anchors(height, width):

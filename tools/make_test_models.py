@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tiny ONNX models (a few hundred bytes) that test the engine's model-agnostic path.
 
-Usage: python models/make_test_models.py     → tests/models/
+Usage: python tools/make_test_models.py     → tests/models/
 
   channel-mean.onnx + .json   NCHW [1,3,32,32] → per-channel mean [1,3]; its manifest asks
                               for BGR order, std 255 and no normalization, so a test can work

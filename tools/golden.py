@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Golden vectors and the model card's measurements, from onnxruntime on the f32 model.
 
-Usage: python models/golden.py            (after models/convert.py)
+Usage: python tools/golden.py            (after tools/convert.py)
 
 Writes tests/golden/golden.json: for every crop in tests/faces/, the facenet (128-d) and
 facenet512 vectors of build/facenet-f32.onnx under the reference preprocessing (reference.py).
@@ -23,6 +23,7 @@ from PIL import Image, ImageOps
 import reference
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS = os.path.normpath(os.path.join(HERE, "..", "models"))  # the shipped model files
 FACES = os.path.normpath(os.path.join(HERE, "..", "tests", "faces"))
 GOLDEN = os.path.normpath(os.path.join(HERE, "..", "tests", "golden", "golden.json"))
 
@@ -66,7 +67,7 @@ def verification(vectors, variants):
 
 def main():
     f32 = reference.Session(os.path.join(HERE, "build", "facenet-f32.onnx"))
-    f16 = reference.Session(os.path.join(HERE, "facenet.onnx"))
+    f16 = reference.Session(os.path.join(MODELS, "facenet.onnx"))
     paths = sorted(glob.glob(os.path.join(FACES, "*.jpg")))
     vectors, golden, cos16 = {}, {}, {"facenet": [], "facenet512": []}
     for path in paths:
@@ -84,7 +85,7 @@ def main():
 
     os.makedirs(os.path.dirname(GOLDEN), exist_ok=True)
     with open(GOLDEN, "w") as f:
-        json.dump({"model": "build/facenet-f32.onnx", "preprocessing": "models/reference.py",
+        json.dump({"model": "build/facenet-f32.onnx", "preprocessing": "tools/reference.py",
                    "crops": golden}, f, indent=None, separators=(",", ":"))
         f.write("\n")
     print(f"{len(golden)} golden crops → {GOLDEN}")

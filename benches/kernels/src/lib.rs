@@ -1,5 +1,5 @@
 //! C (m×n) = A (m×k) · B (k×n) over packed panels, one function per tile shape, exported for
-//! bench/kernels.mjs. Each tile loops over k the way a tract micro-kernel does.
+//! benches/kernels.mjs. Each tile loops over k the way a tract micro-kernel does.
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::missing_safety_doc)]
 use std::arch::wasm32::*;

@@ -1,7 +1,7 @@
 // GEMM micro-kernels in headless Chromium, SIMD128 and relaxed SIMD builds: the measurements
 // behind src/wasm_kernel.rs (4×8 tile, load-splat broadcasts, named accumulators).
 //
-//   node bench/kernels.mjs
+//   node benches/kernels.mjs
 //
 // One product of FaceNet's size (M 384, K 576, N 1024: a 3×3 convolution over 32×32 with 64
 // input and 384 output channels), median of 15 after 3 warm-up, in GMAC/s.
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { launch } from '../tests/browser/harness.mjs';
 import { ROOT } from '../tests/browser/server.mjs';
 
-const crate = join(ROOT, 'bench/kernels');
+const crate = join(ROOT, 'benches/kernels');
 const targetDir = join(process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target'), 'kernel-bench');
 const builds = { 'SIMD128': '+simd128', 'relaxed SIMD': '+simd128,+relaxed-simd' };
 const wasm = {};

@@ -1,7 +1,7 @@
 // Side-by-side benchmark in headless Chromium: facenet-wasm (FaceEmbedder) against
 // onnxruntime-web on the very same ONNX file, in one run. Prints a table, writes JSON.
 //
-//   node bench/browser.mjs            (scripts/build-wasm first; scripts/test does it)
+//   node benches/browser.mjs            (scripts/build-wasm first; scripts/test does it)
 //
 // onnxruntime-web gets its own usual preprocessing (createImageBitmap + canvas resize, fixed
 // standardization in JS); its "inference" column times session.run alone.
@@ -34,7 +34,7 @@ async function ours() {
   const before = plain.state.requests.length;
   const run = (code, arg) => page.evaluate(code, arg);
   const result = await run(async ({ faces, runs, batch }) => {
-    const { FaceEmbedder } = await import('/www/facenet.js');
+    const { FaceEmbedder } = await import('/www/client/facenet.js');
     const blobs = await Promise.all(faces.map(async (f) => (await fetch(`/tests/faces/${f}`)).blob()));
     const out = {};
     /** One request at a time: 5 warm-up, then `runs` timed. */

@@ -11,7 +11,8 @@ import numpy as np
 from PIL import Image, ImageOps
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MANIFEST = json.load(open(os.path.join(HERE, "facenet.json")))
+MODELS = os.path.normpath(os.path.join(HERE, "..", "models"))  # the shipped model files
+MANIFEST = json.load(open(os.path.join(MODELS, "facenet.json")))
 
 
 def preprocess(path, prewhiten=False):

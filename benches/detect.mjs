@@ -4,7 +4,7 @@
 // post-processing) and face-api's own detector (ssdMobilenetv1, tfjs wasm). Then a 30-face
 // classroom-like photo from drop to 30 stored vectors, and wasm memory over 100 photos.
 //
-//   node bench/detect.mjs            (scripts/build-wasm first)
+//   node benches/detect.mjs            (scripts/build-wasm first)
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -49,7 +49,7 @@ const result = await page.evaluate(`(async () => {
 
   // facenet-wasm: one worker, detector loaded with the model. Each photo once untimed: the first
   // photo of a new shape builds its plan (timed apart, as firstMs), the next ones never do.
-  const { FaceEmbedder } = await import('/www/facenet.js');
+  const { FaceEmbedder } = await import('/www/client/facenet.js');
   let e = await FaceEmbedder.create({ workers: 1, detector: true });
   for (const width of ${JSON.stringify(WIDTHS)}) {
     const times = [], counts = [], firstMs = [];
@@ -125,7 +125,7 @@ const result = await page.evaluate(`(async () => {
   e = await FaceEmbedder.create({ workers: 2, detector: true });
   while (e.workers < 2) await new Promise((r) => setTimeout(r, 50));
   await e.embedFaces(photos[1280][0]); // both workers warm, plans built for this size
-  const { EmbeddingUploader } = await import('/www/uploader.js');
+  const { EmbeddingUploader } = await import('/www/client/uploader.js');
   const uploader = new EmbeddingUploader({ token: 'test-token', baseUrl: location.origin });
   const classroomRuns = [];
   for (let r = 0; r < 5; r++) {

@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use tract_onnx::prelude::*;
 
-/// Hex digits of the weights' sha256 kept as the model version.
-const VERSION_LEN: usize = 12;
+/// Hex digits of the weights' sha256 kept as the model version (`model_version` on the wire).
+pub const MODEL_VERSION_LEN: usize = 12;
 
 /// One face embedding, tagged so a consumer can refuse vectors of another model.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -204,7 +204,7 @@ pub(crate) fn model_version(onnx: &[u8], expected: Option<&str>, verify: bool) -
             describe_start(onnx)
         )));
     }
-    Ok(digest.chars().take(VERSION_LEN).collect())
+    Ok(digest.chars().take(MODEL_VERSION_LEN).collect())
 }
 
 /// ONNX bytes → tract's model, before any input fact is set. The bytes are freed as soon as

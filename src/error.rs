@@ -1,4 +1,6 @@
-//! One list of error codes for every front (Rust, JavaScript, HTTP), and the core's error type.
+//! The error codes of the core and of the browser client, and the core's error type. The HTTP
+//! API adds its own codes (facenet-server's `ApiErrorCode`); www/client/contract.js is generated
+//! from both lists.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -7,9 +9,10 @@ use std::fmt;
 /// `as_str`, the name on the wire, which is the variant's own name.
 macro_rules! error_codes {
     ($($(#[doc = $doc:literal])+ $name:ident,)+) => {
-        /// The stable name of what went wrong, shared by the Rust core, the JavaScript client
-        /// (`error.code`, www/client/error-codes.js is generated from this list) and the HTTP API
-        /// (`error_type`). Names never change once published.
+        /// The stable name of what went wrong in the core (decoding, models, inference) or in the
+        /// browser client around it (fetching, workers), as `error.code` in JavaScript and, for
+        /// an image the server could not read, `error_type` in the HTTP API. Names never change
+        /// once published.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[non_exhaustive]
         pub enum ErrorCode {
@@ -56,24 +59,6 @@ error_codes! {
     Timeout,
     /// The request was abandoned: the embedder was terminated first (JavaScript client).
     Cancelled,
-    /// The backend has no face crop with that id (HTTP).
-    CropNotFound,
-    /// The backend has no session or person with that id (HTTP).
-    NotFound,
-    /// The request body or its parameters are malformed (HTTP).
-    InvalidRequest,
-    /// The crop already has a different vector for this model; post with `force_regenerate`
-    /// to replace it (HTTP).
-    EmbeddingExists,
-    /// A posted embedding failed validation: dimension, finiteness, norm, model or version (HTTP).
-    InvalidEmbedding,
-    /// Missing or wrong bearer token (HTTP).
-    Unauthorized,
-    /// A call of the old server-side embedding service: vectors are computed in the browser
-    /// now and posted to the embedding endpoints (HTTP).
-    EndpointMoved,
-    /// The backend failed; the details are in its log, not in the answer (HTTP).
-    InternalError,
 }
 
 impl fmt::Display for ErrorCode {

@@ -59,7 +59,7 @@ pub use align::{align_face, face_transform, similarity, warp, Affine, Alignment,
 pub use decode::{decode_image, encode_jpeg, rgba_to_rgb};
 pub use detection::{anchor_count, anchors, decode as decode_detections, nms, BoundingBox, Face, RawOutputs};
 pub use detector::{Detector, DetectorBuilder, DetectorOptions, LARGE_FACE, MAX_PLANS, TILE, TILE_OVERLAP};
-pub use embedder::{Embedder, EmbedderBuilder, Embedding};
+pub use embedder::{Embedder, EmbedderBuilder, Embedding, MODEL_VERSION_LEN};
 pub use error::{EmbedError, ErrorCode};
 pub use limits::Limits;
 pub use manifest::{DetectorManifest, Manifest};

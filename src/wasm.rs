@@ -251,7 +251,7 @@ impl FaceDetectorModel {
     }
 }
 
-/// The stable error codes, for clients that want to list or validate them.
+/// The core's stable error codes (www/client/contract.js lists them first, then the HTTP API's).
 #[wasm_bindgen(js_name = errorCodes)]
 pub fn error_codes() -> Vec<String> {
     ErrorCode::ALL.iter().map(|c| c.as_str().to_string()).collect()

@@ -3,7 +3,7 @@ import init, { FaceNetModel, errorCodes } from 'facenet-wasm';
 
 try {
   await init();
-  window.__result = { ok: typeof FaceNetModel === 'function', codes: errorCodes().length };
+  window.__result = { ok: typeof FaceNetModel === 'function', codes: errorCodes() };
 } catch (error) {
   window.__result = { ok: false, error: String(error) };
 }

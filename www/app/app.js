@@ -5,6 +5,7 @@
 
 import { FaceEmbedder } from '../client/facenet.js';
 import { EmbeddingUploader } from '../client/uploader.js';
+import { MODEL_VERSION_LENGTH, apiPath } from '../client/protocol.js';
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -64,7 +65,7 @@ function sayError(error, about) {
  * @param {RequestInit} [init]
  */
 async function api(path, init = {}) {
-  const response = await fetch(`/api/attendance${path}`, {
+  const response = await fetch(path, {
     ...init,
     headers: { authorization: `Bearer ${tokenInput.value}`, ...(init.body && typeof init.body === 'string' ? { 'content-type': 'application/json' } : {}), ...init.headers },
   });
@@ -75,7 +76,7 @@ async function api(path, init = {}) {
 
 async function loadSessions() {
   try {
-    const sessions = await api('/sessions/');
+    const sessions = await api(apiPath('SESSIONS'));
     sessionSelect.replaceChildren(new Option('—', ''), ...sessions.map((/** @type {{id: number, name: string, crops: number}} */ s) => new Option(`${s.name} (${s.crops} crops)`, String(s.id))));
     if (state.session) sessionSelect.value = String(state.session);
     say('');
@@ -100,7 +101,7 @@ async function openSession(id) {
 }
 
 async function loadCrops() {
-  state.crops = await api(`/sessions/${state.session}/face-crops/`);
+  state.crops = await api(apiPath('SESSION_CROPS', state.session));
   for (const crop of state.crops) {
     if (!state.status.has(crop.id)) state.status.set(crop.id, { status: crop.embeddings.includes('facenet') ? 'uploaded' : 'pending' });
   }
@@ -111,7 +112,7 @@ async function loadCrops() {
 async function thumbnail(id) {
   let url = state.thumbs.get(id);
   if (!url) {
-    const response = await fetch(`/api/attendance/face-crops/${id}/image/`, { headers: { authorization: `Bearer ${tokenInput.value}` } });
+    const response = await fetch(apiPath('CROP_IMAGE', id), { headers: { authorization: `Bearer ${tokenInput.value}` } });
     url = URL.createObjectURL(await response.blob());
     state.thumbs.set(id, url);
   }
@@ -176,7 +177,7 @@ async function upload(files) {
   showProgress(0, list.length, 'uploading crops');
   await pool(list, async (file) => {
     try {
-      await api(`/sessions/${state.session}/face-crops/?filename=${encodeURIComponent(file.name)}`, { method: 'POST', body: file });
+      await api(`${apiPath('SESSION_CROPS', state.session)}?filename=${encodeURIComponent(file.name)}`, { method: 'POST', body: file });
     } catch (e) {
       sayError(e, file.name);
     }
@@ -260,8 +261,8 @@ async function addPhotos(files) {
 async function storePhoto(session, file, faces, whole, uploader) {
   const view = await showPhoto(file, faces, `${faces.length} face${faces.length === 1 ? '' : 's'}`);
   const photo = whole
-    ? await api(`/sessions/${session}/photos/?filename=${encodeURIComponent(file.name)}`, { method: 'POST', body: file })
-    : await api(`/sessions/${session}/photos/`, {
+    ? await api(`${apiPath('SESSION_PHOTOS', session)}?filename=${encodeURIComponent(file.name)}`, { method: 'POST', body: file })
+    : await api(apiPath('SESSION_PHOTOS', session), {
       method: 'POST',
       body: JSON.stringify({ filename: file.name, width: view.bitmap.width, height: view.bitmap.height, size: file.size }),
     });
@@ -275,7 +276,7 @@ async function storePhoto(session, file, faces, whole, uploader) {
       landmarks: face.landmarks.flat().map((v) => v.toFixed(1)).join(','),
       score: face.score.toFixed(4),
     });
-    const crop = await api(`/sessions/${session}/face-crops/?${query}`, { method: 'POST', body: face.crop.blob });
+    const crop = await api(`${apiPath('SESSION_CROPS', session)}?${query}`, { method: 'POST', body: face.crop.blob });
     view.faces[k].cropId = crop.crop_id;
     state.status.set(crop.crop_id, { status: 'uploaded' });
     await uploader.enqueue({ cropId: crop.crop_id, model: face.model, modelVersion: face.modelVersion, embedding: face.embedding, forceRegenerate: true });
@@ -333,7 +334,7 @@ function drawPhoto(view) {
 async function takeRegister() {
   if (!state.session) return;
   try {
-    const register = await api(`/sessions/${state.session}/attendance/`);
+    const register = await api(apiPath('ATTENDANCE', state.session));
     state.names.clear();
     for (const p of register.people) for (const c of p.crops) state.names.set(c.crop_id, p.name);
     state.photos.forEach(drawPhoto);
@@ -381,7 +382,7 @@ async function takeRegister() {
       form.addEventListener('submit', async (event) => {
         event.preventDefault();
         try {
-          await api('/people/', { method: 'POST', body: JSON.stringify({ name: input.value, crop_ids: u.crop_ids }) });
+          await api(apiPath('PEOPLE'), { method: 'POST', body: JSON.stringify({ name: input.value, crop_ids: u.crop_ids }) });
           await loadCrops();
           await takeRegister();
         } catch (e) {
@@ -403,7 +404,7 @@ async function takeRegister() {
 /** The CSV needs the token, so it is fetched here and handed over as a file. */
 async function downloadCsv() {
   try {
-    const response = await fetch(`/api/attendance/sessions/${state.session}/attendance.csv`, { headers: { authorization: `Bearer ${tokenInput.value}` } });
+    const response = await fetch(apiPath('ATTENDANCE_CSV', state.session), { headers: { authorization: `Bearer ${tokenInput.value}` } });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const link = document.createElement('a');
     link.href = URL.createObjectURL(await response.blob());
@@ -423,7 +424,7 @@ function embedder() {
     const made = await FaceEmbedder.create({
       token: tokenInput.value,
       // The hashed name is cacheable for a year; the worker's Cache API copy is checked by hash.
-      modelUrl: `/models/facenet.${manifest.sha256.slice(0, 12)}.onnx`,
+      modelUrl: `/models/facenet.${manifest.sha256.slice(0, MODEL_VERSION_LENGTH)}.onnx`,
       onProgress: (p) => {
         if (p.status === 'progress' && p.total) status.textContent = `Downloading the model: ${((p.loaded ?? 0) / 1e6).toFixed(1)} of ${(p.total / 1e6).toFixed(1)} MB`;
         else if (p.status === 'compile') status.textContent = 'Compiling the WebAssembly module…';
@@ -455,7 +456,7 @@ async function generate() {
       onRejected: (r) => { if (waiting.delete(r.cropId)) { setStatus(r.cropId, 'error', `${r.errorType}: ${r.message}`); finish(); } },
     });
     crops.forEach((c) => setStatus(c.id, 'embedding'));
-    const inputs = crops.map((c) => `/api/attendance/face-crops/${c.id}/image/`);
+    const inputs = crops.map((c) => apiPath('CROP_IMAGE', c.id));
     await fe.embedBatch(inputs, {
       onProgress: ({ result }) => {
         const crop = crops[result.index];
@@ -482,7 +483,7 @@ async function generate() {
 /** @param {number} crop @param {string} name */
 async function enroll(crop, name) {
   try {
-    await api('/people/', { method: 'POST', body: JSON.stringify({ name, crop_ids: [crop] }) });
+    await api(apiPath('PEOPLE'), { method: 'POST', body: JSON.stringify({ name, crop_ids: [crop] }) });
     await loadCrops();
   } catch (e) {
     sayError(e);
@@ -491,7 +492,7 @@ async function enroll(crop, name) {
 
 async function assign() {
   try {
-    const out = await api(`/sessions/${state.session}/assignments/`, { method: 'POST', body: '{}' });
+    const out = await api(apiPath('ASSIGNMENTS', state.session), { method: 'POST', body: '{}' });
     /** @type {Map<string, number[]>} */
     const people = new Map();
     for (const a of out.assigned) people.set(a.person_name, [...(people.get(a.person_name) ?? []), a.crop_id]);
@@ -524,7 +525,7 @@ $('new-session').addEventListener('submit', async (event) => {
   event.preventDefault();
   const input = /** @type {HTMLInputElement} */ ($('session-name'));
   try {
-    const created = await api('/sessions/', { method: 'POST', body: JSON.stringify({ name: input.value }) });
+    const created = await api(apiPath('SESSIONS'), { method: 'POST', body: JSON.stringify({ name: input.value }) });
     input.value = '';
     await loadSessions();
     await openSession(created.id);

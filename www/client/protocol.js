@@ -1,11 +1,22 @@
 // The wire protocol between FaceEmbedder (page) and worker.js, in one place: message shapes,
 // error codes, and how errors cross the boundary ({name, code, message, stack}, rebuilt here).
 
-import { ERROR_CODES } from './error-codes.js';
+import { API_BASE, API_PATHS, ERROR_CODES, MODEL_VERSION_LENGTH } from './contract.js';
 
-// The codes are generated from the Rust enum (www/client/error-codes.js, checked by tests/error_codes.rs).
-export { ERROR_CODES };
-/** @typedef {import('./error-codes.js').ErrorCode} ErrorCode */
+// The codes are generated from the Rust definitions (www/client/contract.js, checked by
+// crates/server/tests/contract.rs).
+export { ERROR_CODES, MODEL_VERSION_LENGTH };
+
+/**
+ * A path of the HTTP API with its `{id}` filled in:
+ * `apiPath('CROP_EMBEDDING', 7)` → `'/api/attendance/face-crops/7/embedding/'`.
+ * @param {keyof typeof API_PATHS} name
+ * @param {number | string | null} [id] (a missing id shows as `null` and the server refuses it)
+ */
+export function apiPath(name, id) {
+  return API_BASE + API_PATHS[name].replace('{id}', encodeURIComponent(String(id)));
+}
+/** @typedef {import('./contract.js').ErrorCode} ErrorCode */
 
 /** The Cache API cache holding model files, keyed by URL and sha256. */
 export const CACHE_NAME = 'facenet-wasm-models-v1';

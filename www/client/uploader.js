@@ -8,7 +8,7 @@
 // server's error_type). Network errors and 5xx are retried with exponential backoff; what is
 // still unsent waits for the next flush(), the browser's 'online' event, or the next page load.
 
-import { ERROR_CODES, FaceEmbedError } from './protocol.js';
+import { ERROR_CODES, FaceEmbedError, apiPath } from './protocol.js';
 
 /** @typedef {import('./protocol.js').ErrorCode} ErrorCode */
 
@@ -152,7 +152,7 @@ export class EmbeddingUploader {
    */
   async #send(vector) {
     const { baseUrl, token, retries, backoffMs } = this.#options;
-    const url = `${baseUrl}/api/attendance/face-crops/${vector.cropId}/embedding/`;
+    const url = `${baseUrl}${apiPath('CROP_EMBEDDING', vector.cropId)}`;
     const body = JSON.stringify({
       model_name: vector.model,
       model_version: vector.modelVersion,

@@ -1,7 +1,66 @@
 //! SQLite storage: schema migrations and the queries the API needs.
 
-use rusqlite::{params, Connection, OptionalExtension};
-use std::path::Path;
+use crate::error::AppError;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// How long a statement waits for a lock another connection holds before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reader connections kept open between requests; more are opened under load and closed after.
+const IDLE_READERS: usize = 8;
+
+/// The database: one writer (SQLite takes one writer at a time anyway) and a pool of readers
+/// that WAL lets run beside it, so lists and registers are answered while a batch is written.
+/// Both are used from blocking threads only ([`crate::AppState::read`], [`crate::AppState::write`]).
+pub(crate) struct Db {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Db {
+    /// Opens (creating and migrating) `dir/facenet.sqlite3`; see [`open`].
+    pub(crate) fn open(dir: &Path) -> Result<Db, String> {
+        let writer = open(dir)?;
+        Ok(Db { path: dir.join("facenet.sqlite3"), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+    }
+
+    /// Runs `work` on a reader connection (read-only: a write there is a bug and fails).
+    pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T, AppError>) -> Result<T, AppError> {
+        let idle = lock(&self.readers).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                conn.busy_timeout(BUSY_TIMEOUT)?;
+                conn
+            }
+        };
+        let result = work(&conn);
+        let mut idle = lock(&self.readers);
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+        result
+    }
+
+    /// Runs `work` on the writer; a transaction is `conn.transaction()` inside it.
+    pub(crate) fn write<T>(&self, work: impl FnOnce(&mut Connection) -> Result<T, AppError>) -> Result<T, AppError> {
+        work(&mut lock(&self.writer))
+    }
+}
+
+/// A panic while a connection was held poisons its lock; the data is still consistent (every
+/// write is one statement or a transaction), so go on.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Each entry moves the schema one version up; `PRAGMA user_version` says how far a file is.
 const MIGRATIONS: &[&str] = &[
@@ -68,6 +127,7 @@ pub(crate) fn open(dir: &Path) -> Result<Connection, String> {
     let conn = Connection::open(&path).map_err(|e| fail("cannot open", &e))?;
     conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| fail("not a usable SQLite database", &e))?;
     conn.pragma_update(None, "foreign_keys", true).map_err(|e| fail("cannot configure", &e))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| fail("cannot configure", &e))?;
     let check: String =
         conn.pragma_query_value(None, "quick_check", |row| row.get(0)).map_err(|e| fail("cannot check", &e))?;
     if check != "ok" {

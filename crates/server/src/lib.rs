@@ -13,22 +13,23 @@
 //! ```
 
 mod api;
-pub use api::{MAX_BATCH_ITEMS, MAX_IMAGE_BODY, MAX_JSON_BODY, MAX_NAME_LEN};
+pub use api::{paths, API_BASE, MAX_BATCH_ITEMS, MAX_IMAGE_BODY, MAX_JSON_BODY, MAX_NAME_LEN, ROUTES};
 pub mod cluster;
 mod db;
 mod error;
 pub mod matching;
 mod register;
 mod statics;
+pub mod wire;
 
-pub use error::AppError;
+pub use error::{core_status, ApiErrorCode, AppError, ErrorType};
 
 use axum::Router;
 use facenet_wasm::Manifest;
 use rusqlite::Connection;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 /// Shared by every request: the database, the token, and what the served model is.
 #[derive(Clone)]
@@ -36,7 +37,7 @@ pub struct AppState(Arc<Inner>);
 
 /// The fields behind [`AppState`].
 pub struct Inner {
-    db: Mutex<Connection>,
+    db: db::Db,
     /// The bearer token every `/api` request must carry.
     pub token: String,
     /// First 12 hex digits of the served model's sha256; posted vectors must carry it.
@@ -71,26 +72,38 @@ impl AppState {
             .into());
         }
         let sha = manifest.sha256.clone().ok_or("models/facenet.json has no sha256")?;
-        if sha.len() < 12 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if sha.len() < facenet_wasm::MODEL_VERSION_LEN || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(format!("{}: sha256 {sha:?} is not a hex digest", manifest_path.display()).into());
         }
         let dimensions = manifest.outputs.iter().filter_map(|o| Some((o.model.clone(), o.dimension?))).collect();
         let thresholds =
             manifest.outputs.iter().filter_map(|o| Some((o.model.clone(), o.same_person_threshold?))).collect();
         Ok(AppState(Arc::new(Inner {
-            db: Mutex::new(db::open(data_dir)?),
+            db: db::Db::open(data_dir)?,
             token: token.to_string(),
-            model_version: sha[..12].to_string(),
+            model_version: sha[..facenet_wasm::MODEL_VERSION_LEN].to_string(),
             dimensions,
             thresholds,
             root: root.to_path_buf(),
         })))
     }
 
-    /// The database connection. A panic while it was held poisons the lock; the data is
-    /// still consistent (every write is one statement or a transaction), so go on.
-    pub(crate) fn db(&self) -> MutexGuard<'_, Connection> {
-        self.0.db.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Runs `work` on a reader connection, on a blocking thread.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection, &AppState) -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        let state = self.clone();
+        blocking(move || state.db.read(|conn| work(conn, &state))).await
+    }
+
+    /// Runs `work` on the writer connection, on a blocking thread.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection, &AppState) -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        let state = self.clone();
+        blocking(move || state.db.write(|conn| work(conn, &state))).await
     }
 }
 
@@ -115,7 +128,7 @@ pub const MIN_TOKEN_LEN: usize = 8;
 pub fn app(state: AppState) -> Router {
     Router::new()
         .nest(
-            "/api/attendance",
+            API_BASE,
             api::routes(state.clone()).layer(tower_http::timeout::TimeoutLayer::with_status_code(
                 axum::http::StatusCode::REQUEST_TIMEOUT,
                 REQUEST_TIMEOUT,
@@ -142,7 +155,7 @@ async fn log_request(request: axum::extract::Request, next: axum::middleware::Ne
     let response = next.run(request).await;
     let status = response.status().as_u16();
     let ms = (started.elapsed().as_secs_f64() * 1e4).round() / 10.0;
-    let error_type = response.extensions().get::<facenet_wasm::ErrorCode>().map(|c| c.as_str());
+    let error_type = response.extensions().get::<ErrorType>().map(|c| c.as_str());
     let (session, crop, photo) =
         (id_after(&path, "sessions"), id_after(&path, "face-crops"), id_after(&path, "photos"));
     let api = path.starts_with("/api/");
@@ -160,10 +173,10 @@ async fn log_request(request: axum::extract::Request, next: axum::middleware::Ne
 }
 
 /// Under `/api/`, an error answer that is not JSON yet (axum's own rejections: a body over the
-/// limit, a path id that is not a number, a wrong method) becomes the error shape.
+/// limit, a path id that is not a number, a wrong method, the timeout) becomes the error shape.
 async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     use axum::http::{header, StatusCode};
-    use axum::response::IntoResponse;
+    use ApiErrorCode as A;
     let api = request.uri().path().starts_with("/api/");
     let response = next.run(request).await;
     let status = response.status();
@@ -177,23 +190,25 @@ async fn json_errors(request: axum::extract::Request, next: axum::middleware::Ne
     }
     let (code, message) = match status {
         StatusCode::PAYLOAD_TOO_LARGE => (
-            facenet_wasm::ErrorCode::InvalidRequest,
-            "the request body is too large: 16 MiB for images, 8 MiB for JSON",
+            ErrorType::Api(A::PayloadTooLarge),
+            format!(
+                "the request body is too large: {} MiB for images, {} MiB for JSON",
+                MAX_IMAGE_BODY >> 20,
+                MAX_JSON_BODY >> 20
+            ),
         ),
         StatusCode::METHOD_NOT_ALLOWED => {
-            (facenet_wasm::ErrorCode::InvalidRequest, "this call does not take that method")
+            (ErrorType::Api(A::MethodNotAllowed), "this call does not take that method".into())
         }
-        StatusCode::NOT_FOUND => (facenet_wasm::ErrorCode::NotFound, "no such API call"),
-        StatusCode::REQUEST_TIMEOUT => {
-            (facenet_wasm::ErrorCode::Timeout, "the request took too long (body sent too slowly?)")
-        }
-        s if s.is_server_error() => (facenet_wasm::ErrorCode::InternalError, "internal error; see the server log"),
-        _ => (facenet_wasm::ErrorCode::InvalidRequest, "malformed request (a path id must be a number)"),
+        StatusCode::NOT_FOUND => (ErrorType::Api(A::NotFound), "no such API call".into()),
+        StatusCode::REQUEST_TIMEOUT => (
+            ErrorType::Core(facenet_wasm::ErrorCode::Timeout),
+            "the request took too long (body sent too slowly?)".into(),
+        ),
+        s if s.is_server_error() => (ErrorType::Api(A::InternalError), "internal error; see the server log".into()),
+        _ => (ErrorType::Api(A::InvalidRequest), "malformed request (a path id must be a number)".into()),
     };
-    let body = serde_json::json!({"status": "error", "error_type": code, "message": message});
-    let mut answer = (status, axum::Json(body)).into_response();
-    answer.extensions_mut().insert(code);
-    answer
+    error::answer(code, message)
 }
 
 /// The id after `segment` in a path: `/api/attendance/face-crops/253/embedding/`, `face-crops`

@@ -6,25 +6,18 @@ use crate::cluster;
 use crate::db::{self, StoredVector};
 use crate::error::AppError;
 use crate::matching::{match_photo, person_distances};
+use crate::wire::{
+    AssignRequest, Assigned, Assignment, Cluster, Register, RegisterCrop, RegisterEntry, RegisterQuery, Status,
+};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use rusqlite::Connection;
 use std::collections::BTreeMap;
 use std::time::Instant;
-
-/// Which vectors and thresholds an assignment uses; every field optional.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(crate) struct AssignRequest {
-    model_name: Option<String>,
-    threshold: Option<f32>,
-    cluster_threshold: Option<f32>,
-}
 
 /// One face of the session and what it was found to be.
 struct Decision {
@@ -50,6 +43,8 @@ struct Outcome {
 /// Runs the assignment: enrolled crops keep their label (and take their person out of their
 /// photo's matching); every other embedded crop is matched one-to-one within its photo (a crop
 /// without a photo is a photo of its own); the unknown ones are clustered.
+///
+/// Reads on one reader connection, then matches and clusters without any connection held.
 fn assign_session(state: &AppState, session: i64, request: AssignRequest) -> Result<Outcome, AppError> {
     let model = request.model_name.unwrap_or_else(|| "facenet".into());
     if !state.dimensions.contains_key(&model) {
@@ -62,16 +57,20 @@ fn assign_session(state: &AppState, session: i64, request: AssignRequest) -> Res
     if !(0.0..=2.0).contains(&threshold) || !(0.0..=2.0).contains(&cluster_threshold) {
         return Err(AppError::InvalidRequest("thresholds are cosine distances, between 0 and 2".into()));
     }
-    let db = state.db();
-    let crops = db::vectors(&db, &model, Some(session))?;
-    let references = db::vectors(&db, &model, None)?;
-    let people: Vec<(i64, String)> = {
-        let mut stmt = db.prepare("SELECT id, name FROM people ORDER BY name")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<_, _>>()?
-    };
-    let not_embedded = db::crops_without(&db, session, &model)?;
-    drop(db);
+    let (crops, references, people, not_embedded) = state.db.read(|db: &Connection| {
+        crate::api::session_exists(db, session)?;
+        let people: Vec<(i64, String)> = {
+            let mut stmt = db.prepare("SELECT id, name FROM people ORDER BY name")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        Ok((
+            db::vectors(db, &model, Some(session))?,
+            db::vectors(db, &model, None)?,
+            people,
+            db::crops_without(db, session, &model)?,
+        ))
+    })?;
 
     // Each person's enrolled vectors, in the order of `people`.
     let index: BTreeMap<i64, usize> = people.iter().enumerate().map(|(i, (id, _))| (*id, i)).collect();
@@ -144,33 +143,42 @@ pub(crate) async fn assign(
     State(state): State<AppState>,
     Path(session): Path<i64>,
     body: Bytes,
-) -> Result<Json<Value>, AppError> {
-    crate::api::session_exists(&state, session)?;
+) -> Result<Json<Assignment>, AppError> {
     let request: AssignRequest = if body.is_empty() { AssignRequest::default() } else { crate::api::parse(&body)? };
     let started = Instant::now();
-    let o = {
-        let state = state.clone();
-        crate::blocking(move || assign_session(&state, session, request)).await?
-    };
+    let o = crate::blocking(move || assign_session(&state, session, request)).await?;
+    log_assignment(session, &o, started);
     let names: BTreeMap<i64, &str> = o.people.iter().map(|(id, name)| (*id, name.as_str())).collect();
-    let assigned: Vec<Value> = o
+    let assigned = o
         .decisions
         .iter()
         .filter_map(|d| {
-            d.person.map(|p| {
-                json!({"crop_id": d.crop_id, "photo_id": d.photo_id, "person_id": p, "person_name": names.get(&p),
-                       "distance": d.distance, "margin": d.margin, "enrolled": d.enrolled})
+            d.person.map(|p| Assigned {
+                crop_id: d.crop_id,
+                photo_id: d.photo_id,
+                person_id: p,
+                person_name: names.get(&p).map(|n| n.to_string()),
+                distance: d.distance,
+                margin: d.margin,
+                enrolled: d.enrolled,
             })
         })
         .collect();
-    log_assignment(session, &o, started);
-    Ok(Json(json!({
-        "status": "success", "session_id": session, "model_name": o.model,
-        "threshold": o.threshold, "cluster_threshold": o.cluster_threshold,
-        "assigned": assigned,
-        "clusters": o.clusters.iter().map(|c| json!({"crop_ids": c})).collect::<Vec<_>>(),
-        "not_embedded": o.not_embedded,
-    })))
+    Ok(Json(Assignment {
+        status: Status::Success,
+        session_id: session,
+        model_name: o.model.clone(),
+        threshold: o.threshold,
+        cluster_threshold: o.cluster_threshold,
+        assigned,
+        clusters: clusters(&o),
+        not_embedded: o.not_embedded,
+    }))
+}
+
+/// The unknown faces' groups, as answered.
+fn clusters(o: &Outcome) -> Vec<Cluster> {
+    o.clusters.iter().map(|c| Cluster { crop_ids: c.clone() }).collect()
 }
 
 fn log_assignment(session: i64, o: &Outcome, started: Instant) {
@@ -190,18 +198,9 @@ fn log_assignment(session: i64, o: &Outcome, started: Instant) {
     );
 }
 
-/// Query of the register: the model and threshold, as for an assignment.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(crate) struct RegisterQuery {
-    model_name: Option<String>,
-    threshold: Option<f32>,
-}
-
 /// The register: every enrolled person, present or absent, with the crops (and distances)
 /// that decided it; the unknown faces in clusters.
-fn register(state: &AppState, session: i64, query: RegisterQuery) -> Result<Value, AppError> {
-    crate::api::session_exists(state, session)?;
+fn register(state: &AppState, session: i64, query: RegisterQuery) -> Result<Register, AppError> {
     let started = Instant::now();
     let o = assign_session(
         state,
@@ -209,25 +208,34 @@ fn register(state: &AppState, session: i64, query: RegisterQuery) -> Result<Valu
         AssignRequest { model_name: query.model_name, threshold: query.threshold, cluster_threshold: None },
     )?;
     log_assignment(session, &o, started);
-    let people: Vec<Value> = o
+    let people = o
         .people
         .iter()
         .map(|(id, name)| {
-            let crops: Vec<Value> = o
+            let crops: Vec<RegisterCrop> = o
                 .decisions
                 .iter()
                 .filter(|d| d.person == Some(*id))
-                .map(|d| json!({"crop_id": d.crop_id, "photo_id": d.photo_id, "distance": d.distance, "margin": d.margin, "enrolled": d.enrolled}))
+                .map(|d| RegisterCrop {
+                    crop_id: d.crop_id,
+                    photo_id: d.photo_id,
+                    distance: d.distance,
+                    margin: d.margin,
+                    enrolled: d.enrolled,
+                })
                 .collect();
-            json!({"person_id": id, "name": name, "present": !crops.is_empty(), "crops": crops})
+            RegisterEntry { person_id: *id, name: name.clone(), present: !crops.is_empty(), crops }
         })
         .collect();
-    Ok(json!({
-        "status": "success", "session_id": session, "model_name": o.model, "threshold": o.threshold,
-        "people": people,
-        "unknown": o.clusters.iter().map(|c| json!({"crop_ids": c})).collect::<Vec<_>>(),
-        "not_embedded": o.not_embedded,
-    }))
+    Ok(Register {
+        status: Status::Success,
+        session_id: session,
+        model_name: o.model.clone(),
+        threshold: o.threshold,
+        people,
+        unknown: clusters(&o),
+        not_embedded: o.not_embedded,
+    })
 }
 
 /// `GET /sessions/{id}/attendance/`
@@ -235,7 +243,7 @@ pub(crate) async fn attendance(
     State(state): State<AppState>,
     Path(session): Path<i64>,
     Query(query): Query<RegisterQuery>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<Register>, AppError> {
     crate::blocking(move || register(&state, session, query)).await.map(Json)
 }
 
@@ -253,18 +261,12 @@ pub(crate) async fn attendance_csv(
 ) -> Result<Response, AppError> {
     let register = crate::blocking(move || register(&state, session, query)).await?;
     let mut csv = String::from("person_id,name,present,crop_ids,best_distance\n");
-    for p in register["people"].as_array().into_iter().flatten() {
-        let crops = p["crops"].as_array().cloned().unwrap_or_default();
-        let ids: Vec<String> = crops.iter().map(|c| c["crop_id"].to_string()).collect();
-        let best = crops.iter().filter_map(|c| c["distance"].as_f64()).fold(f64::INFINITY, f64::min);
+    for p in &register.people {
+        let ids: Vec<String> = p.crops.iter().map(|c| c.crop_id.to_string()).collect();
+        let best = p.crops.iter().map(|c| c.distance).filter(|d| d.is_finite()).fold(f32::INFINITY, f32::min);
         let best = if best.is_finite() { format!("{best:.3}") } else { String::new() };
-        let present = if p["present"].as_bool() == Some(true) { "yes" } else { "no" };
-        csv.push_str(&format!(
-            "{},{},{present},{},{best}\n",
-            p["person_id"],
-            csv_field(p["name"].as_str().unwrap_or("")),
-            ids.join(" ")
-        ));
+        let present = if p.present { "yes" } else { "no" };
+        csv.push_str(&format!("{},{},{present},{},{best}\n", p.person_id, csv_field(&p.name), ids.join(" ")));
     }
     let disposition = format!("attachment; filename=\"session-{session}-attendance.csv\"");
     Ok((

@@ -37,7 +37,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     // The model's f16 weights barely compress, and gzipping 47 MB per download costs seconds of CPU.
     let compress = DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream"));
     Router::new()
-        .route("/", get(|| async { Redirect::temporary("/www/app/index.html") }))
+        .route("/", get(|| async { Redirect::temporary(SESSION_PAGE) }))
         .nest_service("/www", ServeDir::new(root.join("www")))
         .nest_service("/pkg", ServeDir::new(root.join("pkg")))
         .nest("/models", models)

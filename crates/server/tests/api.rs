@@ -537,7 +537,7 @@ async fn every_error_is_json_nosniff_is_set_and_models_serves_only_models() {
     let big = vec![0u8; facenet_server::MAX_JSON_BODY + 1];
     let (status, body) = api.raw("POST", "/api/attendance/sessions/", Some(TOKEN), big).await;
     let out = (status, serde_json::from_slice(&body).unwrap());
-    assert_error(&out, StatusCode::PAYLOAD_TOO_LARGE, "InvalidRequest");
+    assert_error(&out, StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge");
     let session = api.session().await;
     // An image between the two limits is read (and refused as no image), one above is not.
     let uri = format!("/api/attendance/sessions/{session}/face-crops/");

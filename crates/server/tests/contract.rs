@@ -1,0 +1,137 @@
+//! The contract is defined once, in Rust: the core's `ErrorCode`, the API's `ApiErrorCode` with
+//! their HTTP statuses, the API's paths and the model-version length. www/client/contract.js is
+//! generated from them and checked in; this test fails when it differs, when the README's API
+//! table misses a call or a code, or when the router does not answer a listed call.
+//!
+//! Regenerate: FACENET_BLESS=1 cargo test --release -p facenet-server --test contract
+
+use axum::body::Body;
+use axum::http::Request;
+use facenet_server::{core_status, paths, ApiErrorCode, AppState, API_BASE, ROUTES};
+use facenet_wasm::{ErrorCode, MODEL_VERSION_LEN};
+use http_body_util::BodyExt;
+use std::path::PathBuf;
+use tower::ServiceExt;
+
+fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+}
+
+/// Every code on the wire: the core's (and the browser client's), then the API's.
+fn codes() -> Vec<(&'static str, Option<u16>)> {
+    let core = ErrorCode::ALL.iter().map(|&c| (c.as_str(), core_status(c).map(|s| s.as_u16())));
+    let api = ApiErrorCode::ALL.iter().map(|c| (c.as_str(), Some(c.status().as_u16())));
+    core.chain(api).collect()
+}
+
+/// `items` as lines of at most `per` items, joined by `sep`, each line indented by `indent`.
+fn wrapped(items: &[String], per: usize, sep: &str, indent: &str) -> String {
+    let lines: Vec<String> = items.chunks(per).map(|chunk| chunk.join(sep)).collect();
+    lines.join(&format!("{}\n{indent}", sep.trim_end()))
+}
+
+/// The JavaScript module for the current Rust definitions.
+fn generated() -> String {
+    let codes = codes();
+    let quoted: Vec<String> = codes.iter().map(|(c, _)| format!("'{c}'")).collect();
+    let statuses: Vec<String> = codes.iter().filter_map(|(c, s)| Some(format!("{c}: {}", (*s)?))).collect();
+    let client_only: Vec<String> = codes.iter().filter(|(_, s)| s.is_none()).map(|(c, _)| format!("'{c}'")).collect();
+    let paths: Vec<String> = paths::ALL.iter().map(|(name, path)| format!("  {name}: '{path}',")).collect();
+    format!(
+        "// Generated from the Rust definitions (facenet-wasm's ErrorCode and MODEL_VERSION_LEN, facenet-server's\n\
+         // ApiErrorCode and paths) by crates/server/tests/contract.rs: do not edit.\n\
+         // Regenerate: FACENET_BLESS=1 cargo test --release -p facenet-server --test contract\n\
+         \n\
+         /**\n \
+         * The stable error codes: `error.code` in the client, `error_type` in the HTTP API.\n \
+         * @typedef {{{typedef}}} ErrorCode\n \
+         */\n\
+         \n\
+         /** @type {{readonly ErrorCode[]}} */\n\
+         export const ERROR_CODES = Object.freeze([\n  {list},\n]);\n\
+         \n\
+         /**\n \
+         * The HTTP status each code is answered with by the API. The browser client alone raises\n \
+         * {client_only}.\n \
+         * @type {{Readonly<Partial<Record<ErrorCode, number>>>}}\n \
+         */\n\
+         export const HTTP_STATUS = Object.freeze({{\n  {statuses},\n}});\n\
+         \n\
+         /** Hex digits of the weights' sha256 that make a vector's `model_version`. */\n\
+         export const MODEL_VERSION_LENGTH = {MODEL_VERSION_LEN};\n\
+         \n\
+         /** Where the HTTP API lives. */\n\
+         export const API_BASE = '{API_BASE}';\n\
+         \n\
+         /** The API's paths under `API_BASE`, `{{id}}` standing for a number. */\n\
+         export const API_PATHS = Object.freeze({{\n{paths}\n}});\n",
+        typedef = wrapped(&quoted, 5, "|", " *   "),
+        list = wrapped(&quoted, 5, ", ", "  "),
+        client_only = wrapped(&client_only, 5, ", ", " * "),
+        statuses = wrapped(&statuses, 5, ", ", "  "),
+        paths = paths.join("\n"),
+    )
+}
+
+#[test]
+fn the_javascript_contract_is_generated_from_the_rust_definitions() {
+    let path = repo("www/client/contract.js");
+    let want = generated();
+    if std::env::var_os("FACENET_BLESS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+        return;
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "www/client/contract.js is not what the Rust definitions give; regenerate it: \
+         FACENET_BLESS=1 cargo test --release -p facenet-server --test contract\n--- expected ---\n{want}"
+    );
+}
+
+#[test]
+fn every_code_has_one_name_and_every_api_code_a_client_or_server_error_status() {
+    let codes = codes();
+    let mut names: Vec<&str> = codes.iter().map(|(c, _)| *c).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), codes.len(), "a code is defined twice");
+    for (code, status) in codes {
+        if let Some(status) = status {
+            assert!((400..600).contains(&status), "{code}: {status}");
+        }
+    }
+}
+
+#[test]
+fn the_readme_lists_every_call_and_every_code() {
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    for (name, path) in paths::ALL {
+        assert!(readme.contains(path), "README.md does not document {name} ({path})");
+    }
+    for (code, _) in codes() {
+        assert!(readme.contains(&format!("`{code}`")), "README.md does not document the error code `{code}`");
+    }
+}
+
+#[tokio::test]
+async fn the_router_answers_every_listed_call() {
+    let dir = std::env::temp_dir().join(format!("facenet-contract-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let state = AppState::open(&dir, "contract-token", &repo("")).unwrap();
+    for (method, path) in ROUTES {
+        let uri = format!("{API_BASE}{}", path.replace("{id}", "1"));
+        let request = Request::builder()
+            .method(method)
+            .uri(&uri)
+            .header("authorization", "Bearer contract-token")
+            .body(Body::empty())
+            .unwrap();
+        let response = facenet_server::app(state.clone()).oneshot(request).await.unwrap();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&body);
+        // Session 1 does not exist: the call is routed when the answer is ours, not the fallback's.
+        assert!(!text.contains("no API call") && !text.contains("does not take that method"), "{method} {uri}: {text}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

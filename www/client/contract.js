@@ -1,0 +1,57 @@
+// Generated from the Rust definitions (facenet-wasm's ErrorCode and MODEL_VERSION_LEN, facenet-server's
+// ApiErrorCode and paths) by crates/server/tests/contract.rs: do not edit.
+// Regenerate: FACENET_BLESS=1 cargo test --release -p facenet-server --test contract
+
+/**
+ * The stable error codes: `error.code` in the client, `error_type` in the HTTP API.
+ * @typedef {'DecodeError'|'UnsupportedFormat'|'ImageTooLarge'|'ImageTooSmall'|'InvalidInput'|
+ *   'ModelLoadError'|'UnknownModel'|'InferenceError'|'FetchError'|'WorkerCrashed'|
+ *   'Timeout'|'Cancelled'|'CropNotFound'|'NotFound'|'InvalidRequest'|
+ *   'EmbeddingExists'|'InvalidEmbedding'|'Unauthorized'|'EndpointMoved'|'MethodNotAllowed'|
+ *   'PayloadTooLarge'|'InternalError'} ErrorCode
+ */
+
+/** @type {readonly ErrorCode[]} */
+export const ERROR_CODES = Object.freeze([
+  'DecodeError', 'UnsupportedFormat', 'ImageTooLarge', 'ImageTooSmall', 'InvalidInput',
+  'ModelLoadError', 'UnknownModel', 'InferenceError', 'FetchError', 'WorkerCrashed',
+  'Timeout', 'Cancelled', 'CropNotFound', 'NotFound', 'InvalidRequest',
+  'EmbeddingExists', 'InvalidEmbedding', 'Unauthorized', 'EndpointMoved', 'MethodNotAllowed',
+  'PayloadTooLarge', 'InternalError',
+]);
+
+/**
+ * The HTTP status each code is answered with by the API. The browser client alone raises
+ * 'ModelLoadError', 'UnknownModel', 'InferenceError', 'FetchError', 'WorkerCrashed',
+ * 'Cancelled'.
+ * @type {Readonly<Partial<Record<ErrorCode, number>>>}
+ */
+export const HTTP_STATUS = Object.freeze({
+  DecodeError: 422, UnsupportedFormat: 422, ImageTooLarge: 413, ImageTooSmall: 422, InvalidInput: 422,
+  Timeout: 408, CropNotFound: 404, NotFound: 404, InvalidRequest: 400, EmbeddingExists: 409,
+  InvalidEmbedding: 422, Unauthorized: 401, EndpointMoved: 410, MethodNotAllowed: 405, PayloadTooLarge: 413,
+  InternalError: 500,
+});
+
+/** Hex digits of the weights' sha256 that make a vector's `model_version`. */
+export const MODEL_VERSION_LENGTH = 12;
+
+/** Where the HTTP API lives. */
+export const API_BASE = '/api/attendance';
+
+/** The API's paths under `API_BASE`, `{id}` standing for a number. */
+export const API_PATHS = Object.freeze({
+  SESSIONS: '/sessions/',
+  SESSION_CROPS: '/sessions/{id}/face-crops/',
+  SESSION_PHOTOS: '/sessions/{id}/photos/',
+  ASSIGNMENTS: '/sessions/{id}/assignments/',
+  ATTENDANCE: '/sessions/{id}/attendance/',
+  ATTENDANCE_CSV: '/sessions/{id}/attendance.csv',
+  PHOTO_IMAGE: '/photos/{id}/image/',
+  CROP_IMAGE: '/face-crops/{id}/image/',
+  CROP_EMBEDDING: '/face-crops/{id}/embedding/',
+  EMBEDDINGS_BATCH: '/face-crops/embeddings-batch/',
+  PEOPLE: '/people/',
+  OLD_GENERATE_EMBEDDING: '/face-crops/{id}/generate-embedding/',
+  OLD_GENERATE_EMBEDDINGS_BATCH: '/face-crops/generate-embeddings-batch/',
+});

@@ -1,113 +1,184 @@
-// A real HTTP server on 127.0.0.1 for the browser tests: serves the repository's files and a
-// small in-memory stand-in for the backend's embedding endpoints (DESIGN.md's HTTP contract),
-// with switches to inject 5xx answers and dropped connections. The real backend is
-// facenet-server (its own tests); this one exists so the client is tested over real HTTP.
+// The backend of the browser tests is the real facenet-server (built by scripts/test), on a
+// throw-away SQLite file, behind a small fault-injecting proxy of the test's own:
+//
+//   browser ──▶ proxy (this file) ──▶ facenet-server (release build)
+//                 │ serves the checkout's test-only files itself: /tests/…, /node_modules/…
+//                 │ (facenet-server serves only what ships)
+//                 │ injects what real deployments do: 502 pages from a gateway, dropped
+//                 │ connections, slow answers, nginx-style HTML 404 pages, a CSP header
+//                 └ records every request line
+//
+// No answer of the API comes from here: status codes, error types and validation are the
+// server's own, so the client is tested against the contract it will meet.
 
-import { createServer } from 'node:http';
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer, request as httpRequest } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = normalize(join(fileURLToPath(import.meta.url), '../../..'));
+const TARGET = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target');
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.json': 'application/json', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream',
-  '.jpg': 'image/jpeg', '.png': 'image/png', '.ts': 'text/plain',
+  '.jpg': 'image/jpeg', '.png': 'image/png', '.md': 'text/markdown; charset=utf-8',
 };
-const MANIFEST = JSON.parse(await readFile(join(ROOT, 'models/facenet.json'), 'utf8'));
-const VERSION = MANIFEST.sha256.slice(0, 12);
-const DIMENSIONS = Object.fromEntries(MANIFEST.outputs.map((o) => [o.model, o.dimension]));
+const HTML_404 = '<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><hr>nginx</body></html>';
+const BAD_GATEWAY = '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>';
 
 /**
- * @param {{token?: string, headers?: Record<string, string>}} [options]
+ * Starts facenet-server on a free port with `dataDir`; resolves once it listens.
+ * @param {{dataDir: string, token: string, logLevel?: string}} options
+ * @returns {Promise<{url: string, child: import('node:child_process').ChildProcess}>}
+ */
+export function startFacenetServer({ dataDir, token, logLevel = 'warn' }) {
+  // Warnings and errors only by default: one log line per request would drown the tests' output.
+  const child = spawn(join(TARGET, 'release/facenet-server'), ['--port', '0', '--data-dir', dataDir, '--token', token, '--root', ROOT],
+    { env: { ...process.env, RUST_LOG: logLevel } });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/(http:\/\/[\d.:]+)\/#token=/);
+      if (m) resolve({ url: m[1], child });
+    });
+    child.stderr.on('data', (chunk) => process.stderr.write(chunk));
+    child.on('exit', (code) => reject(new Error(`facenet-server exited with ${code}: ${out}`)));
+  });
+}
+
+/**
+ * Rows of the server's database file, read by Python's sqlite3 (a reader independent of the
+ * server); vectors (BLOBs of little-endian f32) come back as arrays of numbers.
+ * @param {string} dataDir
+ * @param {string} sql
+ * @returns {any[][]}
+ */
+export function rows(dataDir, sql) {
+  const script = 'import json, sqlite3, struct, sys\n'
+    + 'db = sqlite3.connect(sys.argv[1])\n'
+    + 'out = [[list(struct.unpack(f"<{len(v)//4}f", v)) if isinstance(v, bytes) else v for v in row] for row in db.execute(sys.argv[2])]\n'
+    + 'print(json.dumps(out))';
+  return JSON.parse(execFileSync('python3', ['-c', script, join(dataDir, 'facenet.sqlite3'), sql]).toString());
+}
+
+/** The crops every test backend starts with: crop id k + 1 is `CROP_FILES[k]` (under tests/faces). */
+export const CROP_FILES = ['s1a.jpg', 's2a.jpg', 's3a.jpg', 's3b.jpg', 's3c.jpg', 's4a.jpg', 's5a.jpg', 's5b.jpg', 's5c.jpg', 's5d.jpg', 's6a.jpg', 's6b.jpg'];
+
+/**
+ * facenet-server with the fixture crops, behind the fault-injecting proxy.
+ * @param {{token?: string, headers?: Record<string, string>}} [options] `headers` are added to
+ *   the files the proxy serves itself (e.g. COOP/COEP for a cross-origin-isolated test page)
  */
 export async function startServer(options = {}) {
   const token = options.token ?? 'test-token';
+  const dataDir = mkdtempSync(join(tmpdir(), 'facenet-browser-'));
+  const backend = await startFacenetServer({ dataDir, token });
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'models/facenet.json'), 'utf8'));
+  const { MODEL_VERSION_LENGTH } = await import('../../www/client/contract.js');
   const state = {
+    /** `METHOD /path` of every request, in order */
     requests: /** @type {string[]} */ ([]),
-    stored: new Map(),
+    /** the next n embedding POSTs get a gateway's 502 page */
     fail5xx: 0,
+    /** the next n embedding POSTs have their connection dropped */
     drop: 0,
-    /** milliseconds each embedding POST waits before it is answered */
+    /** milliseconds each embedding POST waits before it is forwarded */
     delayMs: 0,
+    /** embedding POSTs seen (each attempt) */
     posts: 0,
-    /** crop id → file under tests/faces */
-    crops: new Map([[1, 's1a.jpg'], [2, 's2a.jpg'], [3, 's3a.jpg']]),
   };
-  const server = createServer(async (req, res) => {
+  await seed(backend.url, token);
+
+  const proxy = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     state.requests.push(`${req.method} ${url.pathname}`);
-    const json = (status, body) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    const error = (status, type, message) => json(status, { status: 'error', error_type: type, message });
-    const authorized = () => req.headers.authorization === `Bearer ${token}`;
+    const csp = url.searchParams.get('csp');
     try {
-      if (url.pathname === '/__test/faults' && req.method === 'POST') {
-        Object.assign(state, JSON.parse(await body(req)));
-        return json(200, { ok: true });
+      if (url.pathname.startsWith('/tests/') || url.pathname.startsWith('/node_modules/')) {
+        return await serveFile(url.pathname, res, { ...options.headers, ...(csp ? { 'content-security-policy': csp } : {}) });
       }
-      if (url.pathname === '/__test/stored') return json(200, Object.fromEntries(state.stored));
-      let m = url.pathname.match(/^\/api\/attendance\/face-crops\/(\d+)\/image\/$/);
-      if (m) {
-        if (!authorized()) return error(401, 'Unauthorized', 'missing or wrong bearer token');
-        const file = state.crops.get(Number(m[1]));
-        if (!file) return error(404, 'CropNotFound', `no face crop ${m[1]}`);
-        res.writeHead(200, { 'content-type': 'image/jpeg' });
-        return res.end(await readFile(join(ROOT, 'tests/faces', file)));
-      }
-      m = url.pathname.match(/^\/api\/attendance\/face-crops\/(\d+)\/embedding\/$/);
-      if (m && req.method === 'POST') {
+      if (req.method === 'POST' && /^\/api\/attendance\/face-crops\/\d+\/embedding\/$/.test(url.pathname)) {
         state.posts++;
         if (state.delayMs) await new Promise((r) => setTimeout(r, state.delayMs));
         if (state.drop > 0) { state.drop--; return req.socket.destroy(); }
-        if (state.fail5xx > 0) { state.fail5xx--; return error(503, 'Unavailable', 'try again later'); }
-        if (!authorized()) return error(401, 'Unauthorized', 'missing or wrong bearer token');
-        const post = JSON.parse(await body(req));
-        const id = Number(m[1]);
-        const expected = DIMENSIONS[post.model_name];
-        if (!expected) return error(400, 'InvalidEmbedding', `unknown model ${post.model_name}`);
-        if (post.model_version !== VERSION) return error(409, 'InvalidEmbedding', `model version ${post.model_version} is not the served ${VERSION}`);
-        const v = post.embedding;
-        if (!Array.isArray(v) || v.length !== expected) return error(400, 'InvalidEmbedding', `expected ${expected} values, got ${v?.length}`);
-        if (!v.every(Number.isFinite)) return error(400, 'InvalidEmbedding', 'non-finite value');
-        const norm = Math.hypot(...v);
-        if (Math.abs(norm - 1) > 1e-3) return error(400, 'InvalidEmbedding', `norm ${norm}, expected 1 ± 1e-3`);
-        state.stored.set(`${id}:${post.model_name}`, v);
-        return json(200, { status: 'success', crop_id: id, embedding_model: post.model_name, embedding_dimension: v.length, message: 'stored' });
+        if (state.fail5xx > 0) {
+          state.fail5xx--;
+          req.resume();
+          res.writeHead(502, { 'content-type': 'text/html' });
+          return res.end(BAD_GATEWAY);
+        }
       }
-      // Static files, with an HTML 404 page as many servers give (the client must not take it
-      // for a model or a wasm module).
-      const path = normalize(join(ROOT, decodeURIComponent(url.pathname)));
-      if (!path.startsWith(ROOT) || !(await stat(path).catch(() => null))?.isFile()) {
-        res.writeHead(404, { 'content-type': 'text/html' });
-        return res.end('<!DOCTYPE html><html><body><h1>404 Not Found</h1></body></html>');
-      }
-      const data = await readFile(path);
-      res.writeHead(200, {
-        'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
-        'content-length': data.length,
-        'cache-control': 'no-cache',
-        ...(url.searchParams.has('csp') ? { 'content-security-policy': url.searchParams.get('csp') } : {}),
-        ...options.headers,
-      });
-      res.end(data);
+      forward(req, res, backend.url, { csp });
     } catch (e) {
-      error(500, 'InternalError', String(e));
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`proxy: ${e}`);
     }
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = /** @type {import('node:net').AddressInfo} */ (server.address());
-  return { url: `http://127.0.0.1:${address.port}`, token, state, version: VERSION, close: () => new Promise((r) => server.close(r)) };
+  await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const address = /** @type {import('node:net').AddressInfo} */ (proxy.address());
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    token,
+    state,
+    version: manifest.sha256.slice(0, MODEL_VERSION_LENGTH),
+    /** The vectors the server stored, `crop:model` → values. */
+    stored: () => new Map(rows(dataDir, 'SELECT crop_id, model_name, vector FROM embeddings').map(([crop, model, v]) => [`${crop}:${model}`, v])),
+    close: async () => {
+      await new Promise((r) => proxy.close(r));
+      backend.child.kill('SIGTERM');
+      await new Promise((r) => backend.child.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
-/** @param {import('node:http').IncomingMessage} req */
-function body(req) {
-  return new Promise((resolve, reject) => {
-    let data = '';
-    req.on('data', (chunk) => { data += chunk; });
-    req.on('end', () => resolve(data));
-    req.on('error', reject);
+/** One session and the fixture crops, through the API like any client. */
+async function seed(base, token) {
+  const auth = { authorization: `Bearer ${token}` };
+  const session = await (await fetch(`${base}/api/attendance/sessions/`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'fixtures' }) })).json();
+  for (const [k, file] of CROP_FILES.entries()) {
+    const response = await fetch(`${base}/api/attendance/sessions/${session.id}/face-crops/?filename=${file}`, { method: 'POST', headers: auth, body: readFileSync(join(ROOT, 'tests/faces', file)) });
+    const crop = await response.json();
+    if (crop.crop_id !== k + 1) throw new Error(`seeding: ${file} became crop ${crop.crop_id}: ${JSON.stringify(crop)}`);
+  }
+}
+
+/**
+ * Forwards a request to facenet-server and streams its answer back; a 404 outside the API
+ * becomes an HTML page, as a reverse proxy's error_page makes it.
+ */
+function forward(req, res, base, { csp }) {
+  const upstream = httpRequest(new URL(req.url ?? '/', base), { method: req.method, headers: req.headers }, (answer) => {
+    const headers = { ...answer.headers, ...(csp ? { 'content-security-policy': csp } : {}) };
+    if (answer.statusCode === 404 && !(req.url ?? '').startsWith('/api/')) {
+      answer.resume();
+      res.writeHead(404, { 'content-type': 'text/html' });
+      return res.end(HTML_404);
+    }
+    res.writeHead(answer.statusCode ?? 502, headers);
+    answer.pipe(res);
   });
+  upstream.on('error', () => { res.writeHead(502, { 'content-type': 'text/html' }); res.end(BAD_GATEWAY); });
+  req.pipe(upstream);
+}
+
+/** A file of the checkout (test pages, fixtures, peers from node_modules), or an HTML 404. */
+async function serveFile(pathname, res, headers) {
+  const path = normalize(join(ROOT, decodeURIComponent(pathname)));
+  if (!path.startsWith(ROOT) || !(await stat(path).catch(() => null))?.isFile()) {
+    res.writeHead(404, { 'content-type': 'text/html' });
+    return res.end(HTML_404);
+  }
+  const data = await readFile(path);
+  res.writeHead(200, {
+    'content-type': TYPES[/** @type {keyof typeof TYPES} */ (extname(path))] ?? 'application/octet-stream',
+    'content-length': data.length,
+    'cache-control': 'no-cache',
+    ...headers,
+  });
+  res.end(data);
 }

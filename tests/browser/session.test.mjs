@@ -3,11 +3,10 @@
 // against the native CLI's; enroll, assign and cluster; restart the server and keep every row.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './server.mjs';
+import { ROOT, rows as rowsOf, startFacenetServer } from './server.mjs';
 import { launch, openPage } from './harness.mjs';
 import { FACES, cliVectors, cosine } from './common.mjs';
 
@@ -15,32 +14,9 @@ const TOKEN = 'e2e-token';
 const CROPS = Number(process.env.FACENET_E2E_CROPS ?? FACES.length);
 const target = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target');
 const dataDir = mkdtempSync(join(tmpdir(), 'facenet-e2e-'));
-
-/** Starts facenet-server on a free port; resolves with its URL once it listens. */
-function startServer() {
-  // Warnings and errors only: one log line per request would drown the test's own output.
-  const child = spawn(join(target, 'release/facenet-server'), ['--port', '0', '--data-dir', dataDir, '--token', TOKEN, '--root', ROOT],
-    { env: { ...process.env, RUST_LOG: 'warn' } });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/(http:\/\/[\d.:]+)\/#token=/);
-      if (m) resolve({ url: m[1], child });
-    });
-    child.stderr.on('data', (chunk) => process.stderr.write(chunk));
-    child.on('exit', (code) => reject(new Error(`facenet-server exited with ${code}: ${out}`)));
-  });
-}
-
-/** Rows of the database file, read by Python's sqlite3 (a reader independent of the server). */
-function rows(sql) {
-  const script = 'import json, sqlite3, struct, sys\n'
-    + 'db = sqlite3.connect(sys.argv[1])\n'
-    + 'out = [[list(struct.unpack(f"<{len(v)//4}f", v)) if isinstance(v, bytes) else v for v in row] for row in db.execute(sys.argv[2])]\n'
-    + 'print(json.dumps(out))';
-  return JSON.parse(execFileSync('python3', ['-c', script, join(dataDir, 'facenet.sqlite3'), sql]).toString());
-}
+const startServer = () => startFacenetServer({ dataDir, token: TOKEN });
+/** @param {string} sql */
+const rows = (sql) => rowsOf(dataDir, sql);
 
 let server = await startServer();
 const browser = await launch();
@@ -157,8 +133,10 @@ test('lesson photos in, the register out: Ana (enrolled from a crop) present, th
 test('a 30-face classroom photo from drop to register (model cached)', { timeout: 5 * 60 * 1000 }, async () => {
   const page = await openPage(browser.context, `${server.url}/#token=${TOKEN}`);
   // The photo: 30 of the test crops on a 1280×853 wall (faces ~60 px), made in the page.
+  // The crops come from the test (facenet-server serves no test fixtures).
+  const faces = FACES.map((f) => readFileSync(join(ROOT, 'tests/faces', f)).toString('base64'));
   const base64 = await page.evaluate(async (faces) => {
-    const crops = await Promise.all(faces.map(async (f) => createImageBitmap(await (await fetch(`/tests/faces/${f}`)).blob())));
+    const crops = await Promise.all(faces.map(async (b64) => createImageBitmap(new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))]))));
     const room = new OffscreenCanvas(1280, 853);
     const ctx = room.getContext('2d');
     ctx.fillStyle = '#6b6258';
@@ -166,7 +144,7 @@ test('a 30-face classroom photo from drop to register (model cached)', { timeout
     for (let k = 0; k < 30; k++) ctx.drawImage(crops[k % crops.length], 40 + (k % 6) * 205, 30 + Math.floor(k / 6) * 165, 84, 84);
     const bytes = new Uint8Array(await (await room.convertToBlob({ type: 'image/jpeg', quality: 0.9 })).arrayBuffer());
     return btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(''));
-  }, FACES);
+  }, faces);
   const file = join(dataDir, 'classroom.jpg');
   writeFileSync(file, Buffer.from(base64, 'base64'));
   await page.locator('#session-name').fill('Classroom');

@@ -1,4 +1,5 @@
-// EmbeddingUploader against a real HTTP server: retries, refusals, and nothing lost offline.
+// EmbeddingUploader against facenet-server (behind the tests' fault-injecting proxy): retries,
+// refusals with the server's own statuses and error types, and nothing lost offline.
 import { test, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './server.mjs';
@@ -8,7 +9,10 @@ const server = await startServer();
 const browser = await launch();
 const page = await openPage(browser.context, `${server.url}/tests/browser/page.html`);
 after(async () => { await browser.close(); await server.close(); });
-beforeEach(() => { server.state.stored.clear(); Object.assign(server.state, { posts: 0, fail5xx: 0, drop: 0, delayMs: 0 }); });
+beforeEach(() => { Object.assign(server.state, { posts: 0, fail5xx: 0, drop: 0, delayMs: 0 }); });
+
+/** Each test posts for crops of its own (the server's fixture crops 1–12), so none sees another's. */
+const near = (a, b) => a.length === b.length && a.every((x, i) => Math.abs(x - b[i]) < 1e-6);
 
 /** A unit vector of `n` values. */
 const unit = (n, seed = 1) => { const v = Array.from({ length: n }, (_, i) => Math.sin(i * seed + 1)); const norm = Math.hypot(...v); return v.map((x) => x / norm); };
@@ -31,8 +35,8 @@ test('posts vectors with the bearer token; the server stores exactly them', asyn
   const { outcome, rejected } = await upload([vector(1), vector(2)], { token: server.token });
   assert.deepEqual(outcome, { uploaded: 1, rejected: 0, pending: 0 }); // the second enqueue's flush sends #2
   assert.deepEqual(rejected, []);
-  assert.equal(server.state.stored.size, 2);
-  assert.deepEqual(server.state.stored.get('2:facenet'), unit(128, 2));
+  const stored = server.stored();
+  assert.ok(near(stored.get('1:facenet'), unit(128, 1)) && near(stored.get('2:facenet'), unit(128, 2)), 'stored as sent (f32)');
 });
 
 test('a vector enqueued while a flush is under way is sent too', async () => {
@@ -47,10 +51,10 @@ test('a vector enqueued while a flush is under way is sent too', async () => {
     const pending = await uploader.pending();
     uploader.close();
     return pending;
-  }, { first: vector(100), second: vector(101), token: server.token });
+  }, { first: vector(10), second: vector(11), token: server.token });
   server.state.delayMs = 0;
   assert.equal(outcome, 0);
-  assert.deepEqual([...server.state.stored.keys()].sort(), ['100:facenet', '101:facenet']);
+  assert.ok(server.stored().has('10:facenet') && server.stored().has('11:facenet'));
 });
 
 test('5xx answers and dropped connections are retried with backoff', async () => {
@@ -59,15 +63,17 @@ test('5xx answers and dropped connections are retried with backoff', async () =>
   const { outcome } = await upload([vector(3)], { token: server.token });
   assert.deepEqual(outcome, { uploaded: 1, rejected: 0, pending: 0 });
   assert.equal(server.state.posts, 4);
-  assert.ok(server.state.stored.has('3:facenet'));
+  assert.ok(server.stored().has('3:facenet'));
 });
 
 test('a 4xx validation error is not retried and is reported with the server error_type and message', async () => {
   const { outcome, rejected } = await upload([vector(4, { modelVersion: '000000000000' }), vector(5, { embedding: unit(127) })], { token: server.token });
   assert.equal(server.state.posts, 2, 'one attempt each');
   assert.deepEqual(outcome, { uploaded: 0, rejected: 1, pending: 0 });
-  assert.deepEqual(rejected.map((r) => [r.cropId, r.status, r.errorType]), [[4, 409, 'InvalidEmbedding'], [5, 400, 'InvalidEmbedding']]);
-  assert.match(rejected[0].message, /model version 000000000000 is not the served/);
+  assert.deepEqual(rejected.map((r) => [r.cropId, r.status, r.errorType]), [[4, 422, 'InvalidEmbedding'], [5, 422, 'InvalidEmbedding']]);
+  assert.match(rejected[0].message, /model_version "000000000000" is not the served model's/);
+  assert.match(rejected[1].message, /facenet vectors have 128 values, got 127/);
+  assert.ok(!server.stored().has('4:facenet') && !server.stored().has('5:facenet'));
 });
 
 test('a wrong token keeps the vectors and reports Unauthorized', async () => {
@@ -86,5 +92,6 @@ test('an offline spell and a closed tab lose nothing: IndexedDB keeps the vector
   server.state.fail5xx = 0;
   const later = await upload([], { token: server.token, dbName: 'offline-test' });
   assert.deepEqual(later.outcome, { uploaded: 3, rejected: 0, pending: 0 });
-  assert.deepEqual([...server.state.stored.keys()].sort(), ['7:facenet', '8:facenet', '9:facenet']);
+  const stored = server.stored();
+  assert.ok(['7:facenet', '8:facenet', '9:facenet'].every((k) => stored.has(k)));
 });

@@ -31,10 +31,11 @@ const BAD_GATEWAY = '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></
 
 /**
  * Starts facenet-server on a free port with `dataDir`; resolves once it listens.
- * @param {{dataDir: string, token: string, logLevel?: string}} options
+ * @param {{dataDir: string, token: string, logLevel?: string, onLog?: (text: string) => void}} options
+ *   the log goes to `onLog`, or to this process's standard error
  * @returns {Promise<{url: string, child: import('node:child_process').ChildProcess}>}
  */
-export function startFacenetServer({ dataDir, token, logLevel = 'warn' }) {
+export function startFacenetServer({ dataDir, token, logLevel = 'warn', onLog = (text) => process.stderr.write(text) }) {
   // Warnings and errors only by default: one log line per request would drown the tests' output.
   const child = spawn(join(TARGET, 'release/facenet-server'), ['--port', '0', '--data-dir', dataDir, '--token', token, '--root', ROOT],
     { env: { ...process.env, RUST_LOG: logLevel } });
@@ -45,7 +46,7 @@ export function startFacenetServer({ dataDir, token, logLevel = 'warn' }) {
       const m = out.match(/(http:\/\/[\d.:]+)\/#token=/);
       if (m) resolve({ url: m[1], child });
     });
-    child.stderr.on('data', (chunk) => process.stderr.write(chunk));
+    child.stderr.on('data', (chunk) => onLog(String(chunk)));
     child.on('exit', (code) => reject(new Error(`facenet-server exited with ${code}: ${out}`)));
   });
 }
@@ -62,7 +63,7 @@ export function rows(dataDir, sql) {
     + 'db = sqlite3.connect(sys.argv[1])\n'
     + 'out = [[list(struct.unpack(f"<{len(v)//4}f", v)) if isinstance(v, bytes) else v for v in row] for row in db.execute(sys.argv[2])]\n'
     + 'print(json.dumps(out))';
-  return JSON.parse(execFileSync('python3', ['-c', script, join(dataDir, 'facenet.sqlite3'), sql]).toString());
+  return JSON.parse(execFileSync('python3', ['-c', script, join(dataDir, 'facenet.sqlite3'), sql], { maxBuffer: 1 << 28 }).toString());
 }
 
 /** The crops every test backend starts with: crop id k + 1 is `CROP_FILES[k]` (under tests/faces). */

@@ -34,12 +34,12 @@ impl Db {
         let conn = match idle {
             Some(conn) => conn,
             None => {
-                let conn = Connection::open_with_flags(
+                let opened = Connection::open_with_flags(
                     &self.path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                conn.busy_timeout(BUSY_TIMEOUT)?;
-                conn
+                )
+                .and_then(|conn| conn.busy_timeout(BUSY_TIMEOUT).map(|()| conn));
+                opened.map_err(|e| self.named(e.into()))?
             }
         };
         let result = work(&conn);
@@ -47,12 +47,21 @@ impl Db {
         if idle.len() < IDLE_READERS {
             idle.push(conn);
         }
-        result
+        result.map_err(|e| self.named(e))
     }
 
     /// Runs `work` on the writer; a transaction is `conn.transaction()` inside it.
     pub(crate) fn write<T>(&self, work: impl FnOnce(&mut Connection) -> Result<T, AppError>) -> Result<T, AppError> {
-        work(&mut lock(&self.writer))
+        work(&mut lock(&self.writer)).map_err(|e| self.named(e))
+    }
+
+    /// A database error with the file it happened on, for the log ("disk is full" alone does
+    /// not say which disk).
+    fn named(&self, error: AppError) -> AppError {
+        match error {
+            AppError::Database(e) => AppError::DatabaseFile(self.path.display().to_string(), e),
+            other => other,
+        }
     }
 }
 
@@ -125,21 +134,27 @@ pub(crate) fn open(dir: &Path) -> Result<Connection, String> {
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", path.display());
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create the data directory: {e}", dir.display()))?;
     let conn = Connection::open(&path).map_err(|e| fail("cannot open", &e))?;
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| fail("not a usable SQLite database", &e))?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(|e| fail("not a usable SQLite database (or a full or read-only disk)", &e))?;
     conn.pragma_update(None, "foreign_keys", true).map_err(|e| fail("cannot configure", &e))?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| fail("cannot configure", &e))?;
     let check: String =
         conn.pragma_query_value(None, "quick_check", |row| row.get(0)).map_err(|e| fail("cannot check", &e))?;
     if check != "ok" {
-        return Err(fail("corrupt (PRAGMA quick_check)", &check));
+        // One line: quick_check reports each damaged page on a line of its own.
+        let lines: Vec<&str> = check.lines().take(5).collect();
+        return Err(fail("corrupt (PRAGMA quick_check)", &lines.join("; ")));
     }
-    conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").map_err(|e| fail("cannot write (read-only or full disk?)", &e))?;
     let version: usize =
         conn.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(|e| fail("cannot read", &e))?;
     for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
         conn.execute_batch(&format!("BEGIN; {migration}; PRAGMA user_version = {}; COMMIT;", i + 1))
             .map_err(|e| fail(&format!("cannot migrate to schema {}", i + 1), &e))?;
     }
+    // A write that reaches the disk (page 1 into the WAL), so that a read-only file or a full
+    // disk stops the start here rather than failing every write later.
+    conn.pragma_update(None, "user_version", MIGRATIONS.len())
+        .map_err(|e| fail("cannot write (read-only or full disk?)", &e))?;
     Ok(conn)
 }
 

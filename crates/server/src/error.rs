@@ -152,6 +152,9 @@ pub enum AppError {
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
+    /// The database file named failed (read-only, disk full, corrupt).
+    #[error("database {0}: {1}")]
+    DatabaseFile(String, rusqlite::Error),
     /// Anything else of ours that failed (a blocking task that panicked).
     #[error("{0}")]
     Internal(String),
@@ -170,7 +173,9 @@ impl AppError {
             AppError::EmbeddingExists(..) => ErrorType::Api(A::EmbeddingExists),
             AppError::Image(e) => ErrorType::Core(e.code()),
             AppError::EndpointMoved(_) => ErrorType::Api(A::EndpointMoved),
-            AppError::Database(_) | AppError::Internal(_) => ErrorType::Api(A::InternalError),
+            AppError::Database(_) | AppError::DatabaseFile(..) | AppError::Internal(_) => {
+                ErrorType::Api(A::InternalError)
+            }
         }
     }
 }

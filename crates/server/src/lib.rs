@@ -19,6 +19,7 @@ mod db;
 mod error;
 pub mod matching;
 mod register;
+pub use register::MAX_CLUSTERED;
 mod statics;
 pub mod wire;
 
@@ -48,6 +49,8 @@ pub struct Inner {
     pub thresholds: HashMap<String, f32>,
     /// The checkout whose `www/`, `pkg/` and `models/` are served.
     pub root: PathBuf,
+    /// Permits for large clusterings (register.rs): one per core.
+    heavy: tokio::sync::Semaphore,
 }
 
 impl std::ops::Deref for AppState {
@@ -85,6 +88,7 @@ impl AppState {
             dimensions,
             thresholds,
             root: root.to_path_buf(),
+            heavy: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
         })))
     }
 

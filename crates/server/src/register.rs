@@ -129,13 +129,39 @@ fn assign_session(state: &AppState, session: i64, request: AssignRequest) -> Res
         }
     }
     decisions.sort_by_key(|d| d.crop_id);
-    // The unknown faces, clustered (average linkage) so that one action can enroll each group.
-    let clusters = cluster::cluster(&unknown_vectors, cluster_threshold)
+    // The unknown faces, clustered (average linkage) so that one action can enroll each group;
+    // past MAX_CLUSTERED (a session no class makes) each stays a group of its own, so that one
+    // request costs seconds, not minutes.
+    let clustered = unknown_vectors.len().min(MAX_CLUSTERED);
+    if clustered < unknown_vectors.len() {
+        tracing::warn!(
+            session,
+            unknown = unknown_vectors.len(),
+            "session {session}: {} unknown faces; the first {MAX_CLUSTERED} are clustered, the rest left one per group",
+            unknown_vectors.len()
+        );
+    }
+    // A large clustering holds a core and its distance matrix for seconds: at most one per core
+    // at a time (the others wait on their blocking thread); small ones, a register's usual
+    // tens of faces, take milliseconds and never wait behind them.
+    let _permit = (clustered > SMALL_CLUSTERING)
+        .then(|| tokio::runtime::Handle::current().block_on(state.heavy.acquire()))
+        .transpose()
+        .map_err(|e| AppError::Internal(format!("the clustering queue is closed: {e}")))?;
+    let mut clusters: Vec<Vec<i64>> = cluster::cluster(&unknown_vectors[..clustered], cluster_threshold)
         .into_iter()
         .map(|members| members.iter().map(|&i| unknown[i]).collect())
         .collect();
+    clusters.extend(unknown[clustered..].iter().map(|&crop| vec![crop]));
     Ok(Outcome { model, threshold, cluster_threshold, decisions, clusters, not_embedded, people })
 }
+
+/// Up to this many unknown faces (~30 ms) a clustering runs without waiting for a permit.
+const SMALL_CLUSTERING: usize = 500;
+
+/// The most unknown faces one assignment clusters: O(n²) time and memory, ~3.5 s and ~60 MB at
+/// 5,000 (`cargo bench -p facenet-server --bench cluster`).
+pub const MAX_CLUSTERED: usize = 5_000;
 
 /// `POST /sessions/{id}/assignments/`: every embedded crop with its person (or none), the
 /// distance and margin that decided it, and the clusters of unknown crops.

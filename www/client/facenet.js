@@ -122,11 +122,11 @@ export class FaceEmbedder {
   /** Filled by the first worker to load: model name, version, dimension. */
   info = { modelName: '', modelVersion: '', dimension: 0 };
   /**
-   * Load figures of the first worker: {compileMs, modelMs, planMs, totalMs}, fromCache, and
+   * Load figures of the first worker: {compileMs, modelMs, planMs, warmMs, totalMs}, fromCache, and
    * which build of the module it runs ('relaxed-simd' or 'simd128').
    * @type {{fromCache: boolean, wasm: import('./protocol.js').WasmBuild, timings: import('./protocol.js').LoadTimings}}
    */
-  loadStats = { fromCache: false, wasm: 'simd128', timings: { compileMs: 0, modelMs: 0, planMs: 0, totalMs: 0 } };
+  loadStats = { fromCache: false, wasm: 'simd128', timings: { compileMs: 0, modelMs: 0, planMs: 0, warmMs: 0, totalMs: 0 } };
   /** How many workers were replaced after a crash or a timeout. */
   restarts = 0;
   /** Workers that died while loading, in a row: past 3, stop replacing them. */

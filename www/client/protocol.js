@@ -141,7 +141,7 @@ export function fromWire(wire) {
 
 /**
  * How long a worker's load took, in milliseconds.
- * @typedef {{compileMs: number, modelMs: number, planMs: number, totalMs: number}} LoadTimings
+ * @typedef {{compileMs: number, modelMs: number, planMs: number, warmMs: number, totalMs: number}} LoadTimings
  */
 
 /**

@@ -213,10 +213,10 @@ pub(crate) fn read_onnx(onnx: Cow<'_, [u8]>) -> Result<InferenceModel, EmbedErro
     let start = describe_start(&onnx);
     let unreadable =
         |e: &dyn std::fmt::Display| EmbedError::ModelLoadError(format!("not a readable ONNX model ({start}): {e:#}"));
-    // Decoded straight from the bytes: tract's own reader would copy all 47 MB first.
+    // Decoded straight from the bytes: tract's own reader would copy the whole file first.
     let mut proto = tract_onnx::pb::ModelProto::decode(&onnx[..]).map_err(|e| unreadable(&e))?;
     drop(onnx);
-    crate::f16_weights::fold_f16_casts(&mut proto);
+    crate::stored_weights::widen_stored_weights(&mut proto);
     tract_onnx::onnx().model_for_proto_model(&proto).map_err(|e| unreadable(&e))
 }
 

@@ -45,10 +45,10 @@ mod detection;
 mod detector;
 mod embedder;
 mod error;
-mod f16_weights;
 mod limits;
 pub mod manifest;
 mod preprocess;
+mod stored_weights;
 /// JavaScript bindings (wasm32 only): `FaceNetModel`, errors with stable `code`s.
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -6,7 +6,7 @@ Usage: python tools/golden.py            (after tools/convert.py)
 Writes tests/golden/golden.json: for every crop in tests/faces/, the facenet (128-d) and
 facenet512 vectors of build/facenet-f32.onnx under the reference preprocessing (reference.py).
 Prints, for the model card:
-  - cosine of the shipped f16-storage model against f32, per name (min and mean over the crops);
+  - cosine of the shipped model (int8 weight storage) against f32, per name (min and mean over the crops);
   - verification on the crops (and, for comparison, under per-image prewhitening): same-person pairs (a crop against its shifted box, its mirror
     image and a JPEG re-encoding at quality 50) and different-person pairs (every two people),
     as cosine distance ranges and the accuracy at the best threshold.
@@ -67,13 +67,13 @@ def verification(vectors, variants):
 
 def main():
     f32 = reference.Session(os.path.join(HERE, "build", "facenet-f32.onnx"))
-    f16 = reference.Session(os.path.join(MODELS, "facenet.onnx"))
+    shipped = reference.Session(os.path.join(MODELS, "facenet.onnx"))
     paths = sorted(glob.glob(os.path.join(FACES, "*.jpg")))
     vectors, golden, cos16 = {}, {}, {"facenet": [], "facenet512": []}
     for path in paths:
         face_id = os.path.splitext(os.path.basename(path))[0]
         tensor = reference.preprocess(path)
-        ref, half = f32.run(tensor), f16.run(tensor)
+        ref, half = f32.run(tensor), shipped.run(tensor)
         vectors[face_id] = ref
         golden[os.path.basename(path)] = {m: [round(float(x), 7) for x in v] for m, v in ref.items()}
         for m in cos16:
@@ -90,7 +90,7 @@ def main():
         f.write("\n")
     print(f"{len(golden)} golden crops → {GOLDEN}")
     for m, c in cos16.items():
-        print(f"{m}: cosine f16-storage vs f32 over {len(c)} crops: min {min(c):.7f}, mean {np.mean(c):.7f}")
+        print(f"{m}: cosine shipped storage vs f32 over {len(c)} crops: min {min(c):.7f}, mean {np.mean(c):.7f}")
     whitened = {p: f32.run(reference.preprocess(os.path.join(FACES, p + ".jpg"), prewhiten=True)) for p in vectors}
     whitened_variants = {
         (p, k): f32.run(variant_tensor(os.path.join(FACES, p + ".jpg"), k, prewhiten=True)) for (p, k) in variants

@@ -62,7 +62,12 @@ impl ApiHarness {
         let Some((&pick, body)) = data.split_first() else { return };
         let (method, path) = CALLS[usize::from(pick) % CALLS.len()];
         let (status, answer) = self.call(method, path, body.to_vec(), "application/json");
-        assert!(status < 500, "{method} {path} with {:?} → {status} {}", String::from_utf8_lossy(body), String::from_utf8_lossy(&answer));
+        assert!(
+            status < 500,
+            "{method} {path} with {:?} → {status} {}",
+            String::from_utf8_lossy(body),
+            String::from_utf8_lossy(&answer)
+        );
         if status >= 400 {
             let error: serde_json::Value = serde_json::from_slice(&answer).expect("an error answer is JSON");
             assert!(error["status"] == "error" && error["error_type"].is_string(), "{error}");

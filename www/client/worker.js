@@ -225,7 +225,7 @@ async function load(id, options) {
   const m = /** @type {{sha256?: string, size?: number, outputs?: {model: string}[]}} */ (manifest ?? {});
   const names = (m.outputs ?? []).map((o) => o.model);
   if (options.model && names.length && !names.includes(options.model)) {
-    // Before downloading 47 MB for nothing.
+    // Before downloading the model for nothing.
     throw new FaceEmbedError('UnknownModel', `unknown model ${JSON.stringify(options.model)}; this model file offers: ${names.join(', ')}`);
   }
 

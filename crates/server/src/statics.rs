@@ -34,7 +34,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route_service("/facenet.json", ServeFile::new(root.join("models/facenet.json")))
         .route_service("/retinaface.onnx", ServeFile::new(root.join("models/retinaface.onnx")))
         .route_service("/retinaface.json", ServeFile::new(root.join("models/retinaface.json")));
-    // The model's f16 weights barely compress, and gzipping 47 MB per download costs seconds of CPU.
+    // The model's int8 weights barely compress, and gzipping 24 MB per download costs seconds of CPU.
     let compress = DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream"));
     Router::new()
         .route("/", get(|| async { Redirect::temporary(SESSION_PAGE) }))

@@ -117,23 +117,7 @@ def convert_f32(graph_path):
 
 def to_f16_storage(model):
     """Store large float initializers as f16, each read through a Cast back to f32."""
-    graph = model.graph
-    casts = []
-    for init in graph.initializer:
-        if init.data_type != TensorProto.FLOAT or init.name == "projection_512x128":
-            continue
-        array = numpy_helper.to_array(init)
-        if array.size < F16_MIN_ELEMENTS:
-            continue
-        name = init.name
-        init.CopyFrom(numpy_helper.from_array(array.astype(np.float16), name + "_f16"))
-        casts.append(helper.make_node("Cast", [name + "_f16"], [name], to=TensorProto.FLOAT, name=name + "_cast"))
-    # Casts first: nodes must stay topologically sorted.
-    nodes = casts + list(graph.node)
-    del graph.node[:]
-    graph.node.extend(nodes)
-    onnx.checker.check_model(model)
-    return model
+    return to_compact_storage(model, int8=False)
 
 
 def to_int8_storage(model):
@@ -142,6 +126,13 @@ def to_int8_storage(model):
 
     Measured on the 28 test crops against the f32 model (golden.py): lowest cosine 0.99984 (f16: 0.9999996),
     verification figures unchanged (models/README.md)."""
+    return to_compact_storage(model, int8=True)
+
+
+def to_compact_storage(model, int8):
+    """Large float initializers (≥ F16_MIN_ELEMENTS, not P) stored smaller, each widened back
+    to f32 by a node under its old name: int8 per output channel (with `int8`, tensors of 2-D
+    and up) or f16."""
     graph = model.graph
     widen, added = [], []
     for init in list(graph.initializer):  # a snapshot: scales and zero points are added below
@@ -151,11 +142,11 @@ def to_int8_storage(model):
         if array.size < F16_MIN_ELEMENTS:
             continue
         name = init.name
-        if array.ndim < 2:
+        if not int8 or array.ndim < 2:
             init.CopyFrom(numpy_helper.from_array(array.astype(np.float16), name + "_f16"))
             widen.append(helper.make_node("Cast", [name + "_f16"], [name], to=TensorProto.FLOAT, name=name + "_cast"))
             continue
-        # Output channels: axis 0 of a convolution kernel [O, I, kh, kw], axis 1 of a MatMul's [K, N].
+    # Output channels: axis 0 of a convolution kernel [O, I, kh, kw], axis 1 of a MatMul's [K, N].
         axis = 1 if array.ndim == 2 else 0
         others = tuple(i for i in range(array.ndim) if i != axis)
         scale = (np.abs(array).max(axis=others) / 127.0).astype(np.float32)

@@ -11,7 +11,7 @@ use crate::wire::{
 };
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{OriginalUri, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -118,14 +118,15 @@ fn image_limit() -> axum::extract::DefaultBodyLimit {
     axum::extract::DefaultBodyLimit::max(MAX_IMAGE_BODY)
 }
 
-/// The old `generate-embedding(s)` URLs: the server no longer runs a model.
-async fn old_embedding_url(request: Request) -> AppError {
-    AppError::EndpointMoved(request.uri().path().to_string())
+/// The old `generate-embedding(s)` URLs: the server no longer runs a model. (`OriginalUri`:
+/// the whole path, not the part under `API_BASE` that the nested router sees.)
+async fn old_embedding_url(OriginalUri(uri): OriginalUri) -> AppError {
+    AppError::EndpointMoved(uri.path().to_string())
 }
 
 /// Any other `/api/attendance/…` path: JSON, never an empty 404.
-async fn unknown_path(request: Request) -> AppError {
-    AppError::NotFound(format!("no API call {} {}; see the README's API table", request.method(), request.uri().path()))
+async fn unknown_path(OriginalUri(uri): OriginalUri, request: Request) -> AppError {
+    AppError::NotFound(format!("no API call {} {}; see the README's API table", request.method(), uri.path()))
 }
 
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, AppError> {

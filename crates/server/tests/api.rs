@@ -503,7 +503,9 @@ async fn the_old_urls_and_unknown_paths_answer_typed_json() {
             assert_eq!((status, out["error_type"].as_str()), (StatusCode::GONE, Some("EndpointMoved")), "{uri}");
             let message = out["message"].as_str().unwrap();
             assert!(
-                message.contains("computed in the browser") && message.contains("/face-crops/{id}/embedding/"),
+                message.starts_with(uri)
+                    && message.contains("computed in the browser")
+                    && message.contains("/face-crops/{id}/embedding/"),
                 "{message}"
             );
         }
@@ -512,6 +514,7 @@ async fn the_old_urls_and_unknown_paths_answer_typed_json() {
         let (status, out) = api.raw("GET", uri, Some(TOKEN), vec![]).await;
         let out: Value = serde_json::from_slice(&out).unwrap_or(Value::Null);
         assert_eq!((status, out["error_type"].as_str()), (StatusCode::NOT_FOUND, Some("NotFound")), "{uri}");
+        assert!(out["message"].as_str().unwrap_or("").contains(uri), "the whole path is named: {out}");
     }
 }
 

@@ -140,14 +140,17 @@ fn dequantize(
     let scales: Vec<f32> =
         scale.raw_data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
     let zeros: Vec<i8> = zero.map_or_else(|| vec![0; scales.len()], |z| z.raw_data.iter().map(|&b| b as i8).collect());
-    // Values between two steps of the axis, and how many steps it has.
-    let inner: usize = q.dims.iter().skip(axis + 1).map(|&d| d.max(0) as usize).product();
+    // The values of one index along the axis come in runs of `inner` (the product of the later
+    // dimensions), the runs cycling through the indices: one scale per run, no division per value.
+    let inner = q.dims.iter().skip(axis + 1).map(|&d| d.max(0) as usize).product::<usize>().max(1);
     let channels = scales.len();
     let mut raw_data = Vec::with_capacity(q.raw_data.len() * 4);
-    for (i, &byte) in q.raw_data.iter().enumerate() {
-        let c = if channels == 1 { 0 } else { (i / inner.max(1)) % channels };
-        let value = (f32::from(byte as i8) - f32::from(zeros[c])) * scales[c];
-        raw_data.extend_from_slice(&value.to_le_bytes());
+    for (run, bytes) in q.raw_data.chunks(inner).enumerate() {
+        let c = if channels == 1 { 0 } else { run % channels };
+        let (zero, scale) = (f32::from(zeros[c]), scales[c]);
+        for &byte in bytes {
+            raw_data.extend_from_slice(&((f32::from(byte as i8) - zero) * scale).to_le_bytes());
+        }
     }
     f32_tensor(name, &q.dims, raw_data)
 }

@@ -1,4 +1,4 @@
-//! The `facenet-embed` contract of DESIGN.md, run as a user runs it.
+//! The `facenet-embed` contract of the README ("The CLI"), run as a user runs it.
 
 use serde_json::Value;
 use std::path::PathBuf;

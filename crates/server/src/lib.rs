@@ -1,6 +1,6 @@
 //! facenet-server: the reference backend of facenet-wasm.
 //!
-//! Serves the session page (`www/`, `pkg/`, `models/`) and the HTTP API of DESIGN.md over a
+//! Serves the session page (`www/`, `pkg/`, `models/`) and the HTTP API of the README ("The backend") over a
 //! SQLite file. Browsers compute the vectors; this server only validates and stores them, then
 //! assigns crops to enrolled people and clusters the rest. Nothing here runs a model.
 //!

@@ -18,6 +18,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MODEL_VERSION_LENGTH, apiPath } from '../../www/client/protocol.js';
 
 export const ROOT = normalize(join(fileURLToPath(import.meta.url), '../../..'));
 const TARGET = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target');
@@ -79,7 +80,6 @@ export async function startServer(options = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'facenet-browser-'));
   const backend = await startFacenetServer({ dataDir, token });
   const manifest = JSON.parse(readFileSync(join(ROOT, 'models/facenet.json'), 'utf8'));
-  const { MODEL_VERSION_LENGTH } = await import('../../www/client/contract.js');
   const state = {
     /** `METHOD /path` of every request, in order */
     requests: /** @type {string[]} */ ([]),
@@ -140,9 +140,9 @@ export async function startServer(options = {}) {
 /** One session and the fixture crops, through the API like any client. */
 async function seed(base, token) {
   const auth = { authorization: `Bearer ${token}` };
-  const session = await (await fetch(`${base}/api/attendance/sessions/`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'fixtures' }) })).json();
+  const session = await (await fetch(`${base}${apiPath('SESSIONS')}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'fixtures' }) })).json();
   for (const [k, file] of CROP_FILES.entries()) {
-    const response = await fetch(`${base}/api/attendance/sessions/${session.id}/face-crops/?filename=${file}`, { method: 'POST', headers: auth, body: readFileSync(join(ROOT, 'tests/faces', file)) });
+    const response = await fetch(`${base}${apiPath('SESSION_CROPS', session.id)}?filename=${file}`, { method: 'POST', headers: auth, body: readFileSync(join(ROOT, 'tests/faces', file)) });
     const crop = await response.json();
     if (crop.crop_id !== k + 1) throw new Error(`seeding: ${file} became crop ${crop.crop_id}: ${JSON.stringify(crop)}`);
   }

@@ -66,10 +66,7 @@ impl<'a> EmbedderBuilder<'a> {
         let state = plan.spawn().map_err(|e| EmbedError::ModelLoadError(format!("{e:#}")))?;
         Ok(Embedder {
             state,
-            input: self.manifest.input,
-            output,
-            dimension,
-            model_version,
+            spec: Spec { input: self.manifest.input, output, dimension, model_version },
             limits: self.limits,
             scratch: Vec::new(),
         })
@@ -91,10 +88,7 @@ impl<'a> EmbedderBuilder<'a> {
 #[derive(Debug)]
 pub struct Embedder {
     state: TypedSimpleState,
-    input: InputSpec,
-    output: OutputSpec,
-    dimension: usize,
-    model_version: String,
+    spec: Spec,
     limits: Limits,
     scratch: Vec<f32>,
 }
@@ -109,23 +103,23 @@ impl Embedder {
 
     /// The model name this embedder produces, e.g. `facenet`.
     pub fn model_name(&self) -> &str {
-        &self.output.model
+        &self.spec.output.model
     }
 
     /// The crop size the model takes, `(width, height)`: what [`align_face`](crate::align_face)
     /// should produce for it.
     pub fn input_size(&self) -> (u32, u32) {
-        (self.input.width, self.input.height)
+        (self.spec.input.width, self.spec.input.height)
     }
 
     /// Length of every vector it returns.
     pub fn dimension(&self) -> usize {
-        self.dimension
+        self.spec.dimension
     }
 
     /// First 12 hex digits of the weights' sha256.
     pub fn model_version(&self) -> &str {
-        &self.model_version
+        &self.spec.model_version
     }
 
     /// The decode limits in force.
@@ -147,10 +141,59 @@ impl Embedder {
 
     /// Embeds an already decoded RGB crop.
     pub fn embed_rgb(&mut self, image: &RgbImage) -> Result<Embedding, EmbedError> {
-        to_input(image, &self.input, &mut self.scratch);
+        self.spec.run(&mut self.state, &mut self.scratch, image)
+    }
+
+    /// Embeds decoded crops a whole crop per thread, on rayon's pool (feature `threads`): each
+    /// thread runs its own session of the one plan (weights shared, activations its own) with
+    /// tract's products kept on that thread. For batches, where whole faces side by side keep
+    /// every core busier than one face's products split across the cores. One result per crop,
+    /// in order.
+    #[cfg(feature = "threads")]
+    pub fn embed_rgb_parallel(&self, images: &[RgbImage]) -> Vec<Result<Embedding, EmbedError>> {
+        use rayon::prelude::*;
+        use tract_linalg::multithread::{multithread_tract_scope, Executor};
+        let (plan, spec) = (self.state.plan(), &self.spec);
+        images
+            .par_iter()
+            .map_init(
+                || (plan.spawn().map_err(inference_error), Vec::new()),
+                |(state, scratch), image| {
+                    let state = state.as_mut().map_err(|e| e.clone())?;
+                    multithread_tract_scope(Executor::SingleThread, || spec.run(state, scratch, image))
+                },
+            )
+            .collect()
+    }
+    /// Embeds many encoded images; one bad image fails alone, in its own slot.
+    pub fn embed_batch<B: AsRef<[u8]>>(&mut self, images: &[B]) -> Vec<Result<Embedding, EmbedError>> {
+        images.iter().map(|bytes| self.embed_image(bytes.as_ref())).collect()
+    }
+}
+
+/// What a run needs besides a session: the model's input and output (shareable across threads,
+/// unlike a session).
+#[derive(Debug)]
+struct Spec {
+    input: InputSpec,
+    output: OutputSpec,
+    dimension: usize,
+    model_version: String,
+}
+
+impl Spec {
+    /// crop → standardized input tensor (`scratch` keeps its buffer) → a session's run → a
+    /// checked, L2-normalized vector.
+    fn run(
+        &self,
+        state: &mut TypedSimpleState,
+        scratch: &mut Vec<f32>,
+        image: &RgbImage,
+    ) -> Result<Embedding, EmbedError> {
+        to_input(image, &self.input, scratch);
         let shape = input_shape(&self.input);
-        let tensor = Tensor::from_shape(&shape, &self.scratch).map_err(inference_error)?;
-        let outputs = self.state.run(tvec!(tensor.into())).map_err(inference_error)?;
+        let tensor = Tensor::from_shape(&shape, scratch).map_err(inference_error)?;
+        let outputs = state.run(tvec!(tensor.into())).map_err(inference_error)?;
         let plain = outputs[0].try_as_plain_ram().map_err(inference_error)?;
         let view = plain.as_slice::<f32>().map_err(inference_error)?;
         if view.len() != self.dimension {
@@ -169,11 +212,6 @@ impl Embedder {
             l2_normalize(&mut vector);
         }
         Ok(Embedding { vector, model: self.output.model.clone(), model_version: self.model_version.clone() })
-    }
-
-    /// Embeds many encoded images; one bad image fails alone, in its own slot.
-    pub fn embed_batch<B: AsRef<[u8]>>(&mut self, images: &[B]) -> Vec<Result<Embedding, EmbedError>> {
-        images.iter().map(|bytes| self.embed_image(bytes.as_ref())).collect()
     }
 }
 

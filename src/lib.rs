@@ -54,6 +54,9 @@ mod stored_weights;
 pub mod wasm;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod wasm_kernel;
+/// The threaded build's thread pool (wasm32 with feature `threads` only).
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+pub mod wasm_threads;
 
 pub use align::{align_face, face_transform, similarity, warp, Affine, Alignment, TEMPLATE_160};
 pub use decode::{decode_image, encode_jpeg, rgba_to_rgb};

@@ -86,6 +86,23 @@ fn to_js(error: EmbedError) -> JsValue {
     js_error(error.code(), &error.to_string())
 }
 
+/// One crop of [`FaceNetModel::embed_batch`]: a `Uint8Array` of an encoded image, or
+/// `{rgba, width, height}`.
+fn crop_of(item: JsValue, limits: &Limits) -> Result<image::RgbImage, JsValue> {
+    if let Some(bytes) = item.dyn_ref::<js_sys::Uint8Array>() {
+        return crate::decode_image(&bytes.to_vec(), limits).map_err(to_js);
+    }
+    let field = |name: &str| js_sys::Reflect::get(&item, &name.into()).ok();
+    let pixels = field("rgba").filter(|p| p.is_object()).map(|p| js_sys::Uint8Array::new(&p).to_vec());
+    let side = |name: &str| field(name).and_then(|v| v.as_f64()).filter(|v| *v >= 0.0 && *v <= u32::MAX as f64);
+    match (pixels, side("width"), side("height")) {
+        (Some(pixels), Some(width), Some(height)) => {
+            rgba_to_rgb(&pixels, width as u32, height as u32, limits).map_err(to_js)
+        }
+        _ => Err(js_error(ErrorCode::InvalidInput, "batch items must be a Uint8Array or {rgba, width, height}")),
+    }
+}
+
 /// A loaded face model: the tract plan is built once, in the constructor.
 #[wasm_bindgen]
 pub struct FaceNetModel {
@@ -140,18 +157,28 @@ impl FaceNetModel {
         self.inner.embed_rgba(pixels, width, height).map(|e| e.vector).map_err(to_js)
     }
 
-    /// Embeds an array of encoded images; each slot holds a `Float32Array` or an `Error`, so
-    /// one bad image fails alone.
+    /// Embeds an array of crops, each an encoded image (`Uint8Array`) or `{rgba, width,
+    /// height}` (RGBA pixels); each slot of the answer holds a `Float32Array` or an `Error`, so
+    /// one bad crop fails alone. In the threaded build the crops run side by side, a whole crop
+    /// per thread ([`Embedder::embed_rgb_parallel`]); otherwise one after another.
     #[wasm_bindgen(js_name = embedBatch)]
-    pub fn embed_batch(&mut self, images: js_sys::Array) -> js_sys::Array {
-        images
-            .iter()
-            .map(|item| match item.dyn_into::<js_sys::Uint8Array>() {
-                Ok(bytes) => match self.inner.embed_image(&bytes.to_vec()) {
-                    Ok(e) => js_sys::Float32Array::from(e.vector.as_slice()).into(),
-                    Err(e) => to_js(e),
-                },
-                Err(_) => js_error(ErrorCode::InvalidInput, "batch items must be Uint8Array"),
+    pub fn embed_batch(&mut self, items: js_sys::Array) -> js_sys::Array {
+        let limits = *self.inner.limits();
+        // Decoded here, one after another (they are JS values); each slot: its crop or its error.
+        let mut crops = Vec::new();
+        let slots: Vec<Result<(), JsValue>> =
+            items.iter().map(|item| crop_of(item, &limits).map(|crop| crops.push(crop))).collect();
+        #[cfg(feature = "threads")]
+        let mut embedded = self.inner.embed_rgb_parallel(&crops).into_iter();
+        #[cfg(not(feature = "threads"))]
+        let mut embedded = crops.iter().map(|crop| self.inner.embed_rgb(crop)).collect::<Vec<_>>().into_iter();
+        slots
+            .into_iter()
+            .map(|slot| match slot.map(|()| embedded.next()) {
+                Ok(Some(Ok(e))) => js_sys::Float32Array::from(e.vector.as_slice()).into(),
+                Ok(Some(Err(e))) => to_js(e),
+                Ok(None) => js_error(ErrorCode::InferenceError, "a crop had no result"),
+                Err(e) => e,
             })
             .collect()
     }

@@ -84,11 +84,25 @@ fn a_batch_fails_bad_items_alone() {
     items.push(&Uint8Array::from(FACE));
     items.push(&Uint8Array::from(&b"text"[..]));
     items.push(&JsValue::from_str("not bytes"));
+    // Pixels as `{rgba, width, height}`: a grey 160 × 160 crop, and one of the wrong length.
+    let pixels = |len: usize, side: u32| {
+        let item = js_sys::Object::new();
+        Reflect::set(&item, &"rgba".into(), &Uint8Array::from(vec![128u8; len].as_slice())).unwrap();
+        Reflect::set(&item, &"width".into(), &side.into()).unwrap();
+        Reflect::set(&item, &"height".into(), &side.into()).unwrap();
+        item
+    };
+    items.push(&pixels(160 * 160 * 4, 160));
+    items.push(&pixels(10, 160));
     let results = model.embed_batch(items);
-    assert_eq!(results.length(), 3);
-    assert!(results.get(0).is_instance_of::<js_sys::Float32Array>());
+    assert_eq!(results.length(), 5);
+    let first: js_sys::Float32Array = results.get(0).dyn_into().unwrap();
+    let alone = model.embed_image(FACE).unwrap();
+    assert_eq!(first.to_vec(), alone, "a batch gives the vector a single call gives");
     assert_eq!(code_of(&results.get(1)), "UnsupportedFormat");
     assert_eq!(code_of(&results.get(2)), "InvalidInput");
+    assert!(results.get(3).is_instance_of::<js_sys::Float32Array>());
+    assert_eq!(code_of(&results.get(4)), "InvalidInput");
 }
 
 /// tract runs our 4×8 kernel for FaceNet's convolutions (f32, many columns) and keeps its own
@@ -141,7 +155,8 @@ fn the_detector_finds_the_faces_of_a_photo_with_their_crops() {
     let get = |v: &JsValue, key: &str| Reflect::get(v, &key.into()).unwrap();
     let num = |v: &JsValue, key: &str| get(v, key).as_f64().unwrap() as f32;
     let mut detector = FaceDetectorModel::new(RETINAFACE.to_vec(), JsValue::UNDEFINED).unwrap();
-    assert_eq!(detector.model_version(), "b7a7acab55e1");
+    let manifest: serde_json::Value = serde_json::from_str(include_str!("../models/retinaface.json")).unwrap();
+    assert_eq!(detector.model_version(), manifest["sha256"].as_str().unwrap()[..12]);
     let found = detector.detect_image(PHOTO).unwrap();
     assert_eq!((num(&found, "width"), num(&found, "height")), (1920.0, 1280.0));
     let faces: Array = get(&found, "faces").dyn_into().unwrap();

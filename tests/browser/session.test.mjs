@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, rows as rowsOf, startFacenetServer } from './server.mjs';
 import { launch, openPage } from './harness.mjs';
@@ -39,6 +39,10 @@ test(`the session page embeds ${CROPS} real crops in the browser and the server 
   const seconds = (Date.now() - start) / 1000;
   console.log(`"Generate embeddings" → all ${CROPS} uploaded: ${seconds.toFixed(1)} s (including the first model download); ${await page.locator('#model-status').textContent()}`);
   assert.match(await page.locator('#progress-text').textContent(), new RegExp(`${CROPS} / ${CROPS}`));
+  // facenet-server's page is cross-origin isolated: the threaded build runs, a thread per core
+  // (at most 8; one core has nothing to share).
+  const threads = Math.min(8, cpus().length);
+  assert.match(await page.locator('#model-status').textContent(), threads > 1 ? new RegExp(`; ${threads} threads\\.$`) : /; single-threaded/);
 
   const stored = rows('SELECT c.filename, e.model_name, e.dimension, e.vector FROM face_crops c JOIN embeddings e ON e.crop_id = c.id ORDER BY c.id');
   assert.equal(stored.length, CROPS);

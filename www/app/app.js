@@ -431,7 +431,9 @@ function embedder() {
         else if (p.status === 'plan') status.textContent = 'Preparing the model…';
       },
     });
-    status.textContent = `Model ${made.model} (${made.dimension}-d, version ${made.modelVersion}) ready, ${made.loadStats.fromCache ? 'from the cache' : 'downloaded'}.`;
+    const { wasm, threads, threadsError, fromCache } = made.loadStats;
+    const build = wasm === 'threads' ? `${threads} threads` : `single-threaded${threadsError ? ` (${threadsError})` : ''}`;
+    status.textContent = `Model ${made.model} (${made.dimension}-d, version ${made.modelVersion}) ready, ${fromCache ? 'from the cache' : 'downloaded'}; ${build}.`;
     return made;
   })();
   state.embedder.catch(() => { state.embedder = null; });

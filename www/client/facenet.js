@@ -57,7 +57,17 @@ export { FaceEmbedError, ERROR_CODES, CACHE_NAME } from './protocol.js';
 /**
  * @typedef {object} FaceEmbedderOptions
  * @property {string} [model] 'facenet' (128-d, default) or 'facenet512'
- * @property {number} [workers] pool size; default navigator.hardwareConcurrency, at most 4
+ * @property {number} [workers] pool size; default: one worker with a thread per core where the
+ *   threaded build runs, else navigator.hardwareConcurrency, at most 4. Workers × threads never
+ *   exceed the cores.
+ * @property {number | 'auto'} [threads] rayon threads per worker for the threaded build (one
+ *   shared memory: the weights are held once; each face's matrix products split across the
+ *   threads). 'auto' (default): the cores divided among the workers, at most 8, where the page is
+ *   cross-origin isolated (`crossOriginIsolated`: COOP/COEP headers, which facenet-server sends);
+ *   0 or 1: the single-threaded build. Where the threaded build cannot start, the worker falls
+ *   back to the single-threaded one and the pool grows to the single-threaded size.
+ * @property {string | URL} [threadsBindingsUrl] default: ../../pkg/threads/facenet_wasm.js
+ * @property {string | URL} [threadsWasmUrl] default: ../../pkg/threads/facenet_wasm_bg.wasm
  * @property {number} [timeoutMs] per request, once it reaches a worker (default 30000)
  * @property {number} [loadTimeoutMs] for a worker to load the model (default 180000)
  * @property {(progress: Progress) => void} [onProgress] download, compile and plan stages
@@ -82,13 +92,25 @@ export { FaceEmbedError, ERROR_CODES, CACHE_NAME } from './protocol.js';
  */
 
 /**
+ * @typedef {object} LoadStats
+ * @property {boolean} fromCache
+ * @property {import('./protocol.js').WasmBuild} wasm
+ * @property {number} threads
+ * @property {string | null} threadsError
+ * @property {import('./protocol.js').LoadTimings} timings
+ */
+
+/**
+ * One request in the queue, or (op 'embedMany') several embeddings sent to a threaded worker
+ * together, whose answer is one result per member.
  * @typedef {object} Job
- * @property {'embed' | 'detect'} op
- * @property {WorkerInput} input
+ * @property {'embed' | 'detect' | 'embedMany'} op
+ * @property {WorkerInput | WorkerInput[]} input
  * @property {(value: any) => void} resolve
  * @property {(error: FaceEmbedError) => void} reject
  * @property {number} attempts how many workers died on it so far
  * @property {number} timeoutMs
+ * @property {Job[]} [members] the requests of an 'embedMany'
  */
 
 /**
@@ -96,6 +118,7 @@ export { FaceEmbedError, ERROR_CODES, CACHE_NAME } from './protocol.js';
  * @property {number} index
  * @property {Worker} worker
  * @property {boolean} ready
+ * @property {number} capacity embeddings it takes at once: its threads in the threaded build, else 1
  * @property {Job | null} job
  * @property {number} requestId
  * @property {ReturnType<typeof setTimeout> | undefined} timer
@@ -103,6 +126,21 @@ export { FaceEmbedError, ERROR_CODES, CACHE_NAME } from './protocol.js';
  */
 
 const here = import.meta.url;
+
+const cores = () => Math.max(navigator.hardwareConcurrency || 1, 1);
+
+/**
+ * Threads per worker: the cores divided among the workers (at most 8 with 'auto', and only where
+ * the page can share memory), or what was asked if that is fewer; below 2 the single-threaded
+ * build runs.
+ * @param {FaceEmbedderOptions} options
+ */
+function threadsPerWorker(options) {
+  const asked = options.threads ?? 'auto';
+  const share = Math.floor(cores() / Math.max(1, options.workers ?? 1));
+  if (asked !== 'auto') return Math.max(0, Math.min(Math.floor(asked), share));
+  return globalThis.crossOriginIsolated ? Math.min(8, share) : 0;
+}
 
 /** @param {string | URL | undefined} url @param {string} fallback */
 const resolveUrl = (url, fallback) => new URL(url ?? fallback, here).href;
@@ -122,11 +160,12 @@ export class FaceEmbedder {
   /** Filled by the first worker to load: model name, version, dimension. */
   info = { modelName: '', modelVersion: '', dimension: 0 };
   /**
-   * Load figures of the first worker: {compileMs, modelMs, planMs, warmMs, totalMs}, fromCache, and
-   * which build of the module it runs ('relaxed-simd' or 'simd128').
-   * @type {{fromCache: boolean, wasm: import('./protocol.js').WasmBuild, timings: import('./protocol.js').LoadTimings}}
+   * Load figures of the first worker: {compileMs, modelMs, planMs, warmMs, totalMs}, fromCache,
+   * which build of the module it runs ('threads', 'relaxed-simd' or 'simd128'), its threads (1
+   * unless 'threads') and, when threads were asked for and are not running, why (`threadsError`).
+   * @type {LoadStats}
    */
-  loadStats = { fromCache: false, wasm: 'simd128', timings: { compileMs: 0, modelMs: 0, planMs: 0, warmMs: 0, totalMs: 0 } };
+  loadStats = { fromCache: false, wasm: 'simd128', threads: 1, threadsError: null, timings: { compileMs: 0, modelMs: 0, planMs: 0, warmMs: 0, totalMs: 0 } };
   /** How many workers were replaced after a crash or a timeout. */
   restarts = 0;
   /** Workers that died while loading, in a row: past 3, stop replacing them. */
@@ -150,6 +189,9 @@ export class FaceEmbedder {
       detectorManifestUrl: resolveUrl(options.detectorManifestUrl, '../../models/retinaface.json'),
       detector: options.detector ?? false,
       detectorOptions: { maxSide: options.maxSide, minScore: options.minScore },
+      threads: threadsPerWorker(options),
+      threadsBindingsUrl: resolveUrl(options.threadsBindingsUrl, '../../pkg/threads/facenet_wasm.js'),
+      threadsWasmUrl: resolveUrl(options.threadsWasmUrl, '../../pkg/threads/facenet_wasm_bg.wasm'),
     };
   }
 
@@ -162,13 +204,18 @@ export class FaceEmbedder {
    */
   static async create(options = {}) {
     const embedder = new FaceEmbedder(options);
-    const size = options.workers ?? Math.min(Math.max(navigator.hardwareConcurrency || 1, 1), 4);
+    const threads = embedder.#init.threads ?? 0;
     try {
       await embedder.#spawn(0);
     } catch (error) {
       embedder.terminate();
       throw error;
     }
+    // The threaded build is decided in the worker: where it fell back, size the pool for the
+    // single-threaded build instead.
+    const threaded = embedder.loadStats.wasm === 'threads';
+    const size = options.workers ?? (threaded ? Math.max(1, Math.floor(cores() / threads)) : Math.min(cores(), 4));
+    if (!threaded) embedder.#init = { ...embedder.#init, threads: 0 };
     for (let i = 1; i < size; i++) {
       embedder.#spawn(i).catch((error) => console.warn(`facenet-wasm: worker ${i} failed to start`, error));
     }
@@ -239,6 +286,36 @@ export class FaceEmbedder {
    */
   embedFacesBatch(inputs, options = {}) {
     return this.#batch(inputs, async (input, index) => ({ index, ok: true, faces: await this.embedFaces(input, options) }), options);
+  }
+
+  /**
+   * The next request for a worker that takes `capacity` embeddings at once: with more
+   * embeddings queued, up to `capacity` of them as one group, which the threaded build runs a
+   * whole crop per thread (a lone request instead splits its products across the threads).
+   * Requests that already crashed a worker go alone.
+   * @param {number} capacity
+   * @returns {Job}
+   */
+  #take(capacity) {
+    const first = /** @type {Job} */ (this.#queue.shift());
+    const fresh = (/** @type {Job} */ job) => job.op === 'embed' && job.attempts === 0;
+    if (capacity < 2 || !fresh(first)) return first;
+    const members = [first];
+    for (let i = 0; i < this.#queue.length && members.length < capacity;) {
+      if (fresh(this.#queue[i])) members.push(...this.#queue.splice(i, 1));
+      else i++;
+    }
+    if (members.length === 1) return first;
+    return {
+      op: 'embedMany',
+      input: members.map((m) => /** @type {WorkerInput} */ (m.input)),
+      members,
+      attempts: 0,
+      timeoutMs: Math.max(...members.map((m) => m.timeoutMs)),
+      resolve: (/** @type {({ok: true, value: any} | {ok: false, error: import('./protocol.js').WireError})[]} */ results) =>
+        results.forEach((r, i) => (r.ok ? members[i].resolve(r.value) : members[i].reject(fromWire(r.error)))),
+      reject: (error) => members.forEach((m) => m.reject(error)),
+    };
   }
 
   /**
@@ -361,7 +438,7 @@ export class FaceEmbedder {
   async #spawn(index) {
     const worker = new Worker(resolveUrl(this.#options.workerUrl, './worker.js'), { type: 'module', name: `facenet-${index}` });
     /** @type {Slot} */
-    const slot = { index, worker, ready: false, job: null, requestId: 0, timer: undefined, calls: new Map() };
+    const slot = { index, worker, ready: false, capacity: 1, job: null, requestId: 0, timer: undefined, calls: new Map() };
     this.#slots[index] = slot;
     worker.onmessage = (event) => this.#onMessage(slot, /** @type {FromWorker} */ (event.data));
     worker.onerror = (event) => {
@@ -375,8 +452,10 @@ export class FaceEmbedder {
       const loaded = await this.#call(slot, { type: 'init', options: this.#init });
       if (!this.info.modelName) {
         this.info = { modelName: loaded.modelName, modelVersion: loaded.modelVersion, dimension: loaded.dimension };
-        this.loadStats = { fromCache: loaded.fromCache, wasm: loaded.wasm, timings: loaded.timings };
+        this.loadStats = { fromCache: loaded.fromCache, wasm: loaded.wasm, threads: loaded.threads,
+          threadsError: loaded.threadsError, timings: loaded.timings };
       }
+      slot.capacity = loaded.wasm === 'threads' ? loaded.threads : 1;
       slot.ready = true;
     } finally {
       clearTimeout(loadTimer);
@@ -447,8 +526,9 @@ export class FaceEmbedder {
     this.restarts++;
     const error = new FaceEmbedError(code, message);
     for (const call of slot.calls.values()) call.reject(error);
-    const job = slot.job;
-    if (job) {
+    // A group goes back as its members, each retried alone: one poisoned crop cannot take the
+    // others down with it twice.
+    for (const job of (slot.job?.members ?? (slot.job ? [slot.job] : [])).reverse()) {
       job.attempts++;
       if (job.attempts <= 1) this.#queue.unshift(job);
       else job.reject(new FaceEmbedError(code, `${message} (after one retry on a fresh worker)`));
@@ -470,7 +550,7 @@ export class FaceEmbedder {
     for (const slot of this.#slots) {
       if (!this.#queue.length) return;
       if (!slot || !slot.ready || slot.job) continue;
-      const job = /** @type {Job} */ (this.#queue.shift());
+      const job = this.#take(slot.capacity);
       slot.job = job;
       slot.requestId = this.#nextId++;
       slot.timer = setTimeout(

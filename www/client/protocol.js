@@ -85,6 +85,7 @@ export function fromWire(wire) {
  * What the page sends to a worker.
  * @typedef {{type: 'init', id: number, options: WorkerInit}
  *   | {type: 'embed', id: number, input: WorkerInput}
+ *   | {type: 'embedMany', id: number, input: WorkerInput[]}
  *   | {type: 'detect', id: number, input: WorkerInput}
  *   | {type: 'stats', id: number}} ToWorker
  */
@@ -94,6 +95,11 @@ export function fromWire(wire) {
  * @property {string} bindingsUrl URL of the wasm-bindgen JS module (pkg/facenet_wasm.js)
  * @property {string} wasmUrl URL of the .wasm file (SIMD128)
  * @property {string | null} [relaxedWasmUrl] URL of the relaxed-SIMD build, used where it validates
+ * @property {number} [threads] rayon threads for the threaded build (0 or absent: single-threaded)
+ * @property {string | null} [threadsBindingsUrl] URL of the threaded build's JS module (pkg/threads/facenet_wasm.js)
+ * @property {string | null} [threadsWasmUrl] URL of the threaded build's .wasm (relaxed SIMD + atomics)
+ * @property {number} [threadsTimeoutMs] how long the threads may take to start before the
+ *   worker falls back to the single-threaded build (default 10000)
  * @property {string} modelUrl URL of the ONNX file
  * @property {string} [manifestUrl] URL of the model's manifest JSON
  * @property {object} [manifest] the manifest itself, instead of manifestUrl
@@ -136,7 +142,9 @@ export function fromWire(wire) {
 /**
  * Which build of the wasm module a worker runs: relaxed SIMD (fused multiply-add) where the
  * browser has it, plain SIMD128 elsewhere.
- * @typedef {'relaxed-simd' | 'simd128'} WasmBuild
+ * 'threads' is the relaxed-SIMD build with atomics: one shared memory, tract's matrix products
+ * split across `threads` rayon threads (Web Workers of their own).
+ * @typedef {'threads' | 'relaxed-simd' | 'simd128'} WasmBuild
  */
 
 /**

@@ -38,6 +38,8 @@ let detectorLoad = null;
 let memory = null;
 /** @type {{modelName: string, modelVersion: string, dimension: number} | null} */
 let info = null;
+/** @type {string | null} why the threaded build asked for is not running */
+let threadsError = null;
 
 const scope = /** @type {DedicatedWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 
@@ -47,6 +49,7 @@ scope.onmessage = (event) => {
   switch (msg.type) {
     case 'init': answer(msg.id, () => load(msg.id, msg.options)); break;
     case 'embed': answer(msg.id, () => embed(msg.input)); break;
+    case 'embedMany': answer(msg.id, () => embedMany(msg.input)); break;
     case 'detect': answer(msg.id, () => detect(msg.id, msg.input)); break;
     case 'stats': answer(msg.id, async () => stats()); break;
   }
@@ -74,6 +77,7 @@ async function answer(id, work) {
  */
 function transferables(value) {
   if (value?.embedding instanceof Float32Array) return [value.embedding.buffer];
+  if (Array.isArray(value)) return value.flatMap((r) => (r.ok ? transferables(r.value) : []));
   if (Array.isArray(value?.faces)) {
     return value.faces.flatMap((/** @type {any} */ f) => [f.crop.bitmap, f.crop.imageData.data.buffer]);
   }
@@ -214,6 +218,93 @@ async function modelBytes(id, url, manifest, useCache) {
 }
 
 /**
+ * Fetches and compiles one build of the module and instantiates its bindings.
+ * @param {number} id
+ * @param {string} wasmUrl
+ * @param {string} bindingsUrl
+ * @returns {Promise<{bindings: any, exports: any}>}
+ */
+async function instantiateBuild(id, wasmUrl, bindingsUrl) {
+  const { response, bytes } = await fetchBytes(wasmUrl);
+  if (!response.ok || !WASM_MAGIC.every((b, i) => bytes[i] === b)) {
+    throw new FaceEmbedError('ModelLoadError',
+      `${wasmUrl} did not return a WebAssembly module (expected magic 00 61 73 6d): ${whatArrived(response, bytes)}`);
+  }
+  report(id, { status: 'compile', file: wasmUrl });
+  const module = await WebAssembly.compile(bytes);
+  const imported = await import(bindingsUrl);
+  return { bindings: imported, exports: await imported.default({ module_or_path: module }) };
+}
+
+/**
+ * Instantiates the fastest build this worker can run: the threaded one where threads were
+ * asked for, relaxed SIMD validates and the page is cross-origin isolated (its memory is a
+ * SharedArrayBuffer); else relaxed SIMD; else SIMD128. A threaded build that fails or does not
+ * start its threads in time is dropped, with a warning and `threadsError`, for the
+ * single-threaded one: the load goes on.
+ * @param {number} id
+ * @param {WorkerInit} options
+ * @returns {Promise<{wasm: import('./protocol.js').WasmBuild, threads: number}>}
+ */
+async function instantiate(id, options) {
+  const relaxed = WebAssembly.validate(RELAXED_SIMD_PROBE);
+  const wanted = options.threads ?? 0;
+  if (wanted > 1 && options.threadsWasmUrl && options.threadsBindingsUrl) {
+    if (!relaxed || !scope.crossOriginIsolated) {
+      threadsError = !relaxed ? 'no relaxed SIMD in this browser' : 'the page is not cross-origin isolated (COOP/COEP headers)';
+    } else {
+      try {
+        const built = await instantiateBuild(id, options.threadsWasmUrl, options.threadsBindingsUrl);
+        await startThreads(built.bindings, wanted, options.threadsTimeoutMs ?? 10000);
+        const threads = built.bindings.useThreadPool();
+        ({ bindings } = built);
+        memory = built.exports.memory;
+        return { wasm: 'threads', threads };
+      } catch (error) {
+        threadsError = error instanceof Error ? error.message : String(error);
+        console.warn('facenet-wasm: the threaded build did not start; running single-threaded:', error);
+      }
+    }
+  }
+  /** @type {import('./protocol.js').WasmBuild} */
+  const wasm = options.relaxedWasmUrl && relaxed ? 'relaxed-simd' : 'simd128';
+  const built = await instantiateBuild(id, wasm === 'relaxed-simd' ? /** @type {string} */ (options.relaxedWasmUrl) : options.wasmUrl,
+    options.bindingsUrl);
+  ({ bindings } = built);
+  memory = built.exports.memory;
+  return { wasm, threads: 1 };
+}
+
+/**
+ * Starts the rayon threads, failing fast where a Content-Security-Policy refuses the blob:
+ * workers wasm-bindgen-rayon starts them from (it would otherwise wait for them forever), and
+ * after `timeoutMs` for any other reason they do not come up.
+ * @param {any} threadedBindings
+ * @param {number} threads
+ * @param {number} timeoutMs
+ */
+async function startThreads(threadedBindings, threads, timeoutMs) {
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  /** @type {(event: Event) => void} */
+  let onViolation = () => {};
+  const refused = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the ${threads} threads did not start in ${timeoutMs} ms`)), timeoutMs);
+    onViolation = (event) => {
+      const { effectiveDirective, blockedURI } = /** @type {SecurityPolicyViolationEvent} */ (event);
+      reject(new Error(`the Content-Security-Policy refuses the threads' workers (${effectiveDirective} ${blockedURI}); allow worker-src blob:`));
+    };
+    scope.addEventListener('securitypolicyviolation', onViolation);
+  });
+  try {
+    await Promise.race([threadedBindings.initThreadPool(threads), refused]);
+  } finally {
+    clearTimeout(timer);
+    scope.removeEventListener('securitypolicyviolation', onViolation);
+  }
+}
+
+/**
  * @param {number} id
  * @param {WorkerInit} options
  */
@@ -229,21 +320,9 @@ async function load(id, options) {
     throw new FaceEmbedError('UnknownModel', `unknown model ${JSON.stringify(options.model)}; this model file offers: ${names.join(', ')}`);
   }
 
-  /** @type {import('./protocol.js').WasmBuild} */
-  const wasm = options.relaxedWasmUrl && WebAssembly.validate(RELAXED_SIMD_PROBE) ? 'relaxed-simd' : 'simd128';
-  const wasmUrl = wasm === 'relaxed-simd' ? /** @type {string} */ (options.relaxedWasmUrl) : options.wasmUrl;
-  const { response: wasmResponse, bytes: wasmBytes } = await fetchBytes(wasmUrl);
-  if (!wasmResponse.ok || !WASM_MAGIC.every((b, i) => wasmBytes[i] === b)) {
-    throw new FaceEmbedError('ModelLoadError',
-      `${wasmUrl} did not return a WebAssembly module (expected magic 00 61 73 6d): ${whatArrived(wasmResponse, wasmBytes)}`);
-  }
-  report(id, { status: 'compile', file: wasmUrl });
   const compileStart = performance.now();
-  const module = await WebAssembly.compile(wasmBytes);
-  bindings = await import(options.bindingsUrl);
+  const { wasm, threads } = await instantiate(id, options);
   initOptions = options;
-  const exports = await bindings.default({ module_or_path: module });
-  memory = exports.memory;
   const compileMs = performance.now() - compileStart;
 
   const downloadStart = performance.now();
@@ -263,7 +342,7 @@ async function load(id, options) {
   info = { modelName: model.modelName, modelVersion: model.modelVersion, dimension: model.dimension };
   if (options.detector) await ensureDetector(id);
   report(id, { status: 'ready', file: options.modelUrl, fromCache });
-  return { ...info, fromCache, wasm, timings: { compileMs, modelMs, planMs, warmMs, totalMs: performance.now() - start } };
+  return { ...info, fromCache, wasm, threads, threadsError, timings: { compileMs, modelMs, planMs, warmMs, totalMs: performance.now() - start } };
 }
 
 /**
@@ -328,6 +407,32 @@ async function embed(input) {
   /** @type {Float32Array} */
   const embedding = await withInput(input, (bytes) => model.embedImage(bytes), (rgba, w, h) => model.embedRgba(rgba, w, h));
   return { embedding, dimension: info.dimension, model: info.modelName, modelVersion: info.modelVersion, elapsedMs: performance.now() - start };
+}
+
+/**
+ * Several crops at once (the pool groups them for a threaded worker): one result per input,
+ * `{ok: true, value}` as embed() answers or `{ok: false, error}`, so a bad crop fails alone.
+ * @param {WorkerInput[]} inputs
+ */
+async function embedMany(inputs) {
+  if (!model || !info) throw new FaceEmbedError('ModelLoadError', 'the model is not loaded');
+  const start = performance.now();
+  /** @type {(Uint8Array | {rgba: Uint8ClampedArray, width: number, height: number} | {error: unknown})[]} */
+  const crops = await Promise.all(inputs.map((input) =>
+    withInput(input, (bytes) => /** @type {Uint8Array | {rgba: Uint8ClampedArray, width: number, height: number}} */ (bytes),
+      (rgba, width, height) => ({ rgba, width, height })).catch((error) => ({ error }))));
+  const runnable = crops.filter((c) => !('error' in c));
+  /** @type {(Float32Array | Error)[]} */
+  const outputs = model.embedBatch(runnable);
+  const elapsedMs = performance.now() - start;
+  const { modelName, modelVersion, dimension } = info;
+  let next = 0;
+  return crops.map((crop) => {
+    const output = 'error' in crop ? crop.error : outputs[next++];
+    return output instanceof Float32Array
+      ? { ok: true, value: { embedding: output, dimension, model: modelName, modelVersion, elapsedMs } }
+      : { ok: false, error: toWire(output, 'InferenceError') };
+  });
 }
 
 /**

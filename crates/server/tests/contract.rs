@@ -1,14 +1,19 @@
 //! The contract is defined once, in Rust: the core's `ErrorCode`, the API's `ApiErrorCode` with
-//! their HTTP statuses, the API's paths and the model-version length. www/client/contract.js is
-//! generated from them and checked in; this test fails when it differs, when the README's API
-//! table misses a call or a code, or when the router does not answer a listed call.
+//! their HTTP statuses, the API's paths and the model-version length. www/client/contract.js (for
+//! the browser client) and integrations/django/facenet_attendance/contract.json (for the Django
+//! app: the same plus the routes and limits) are generated from them and checked in; this test
+//! fails when either differs, when the README's API table misses a call or a code, or when the
+//! router does not answer a listed call.
 //!
 //! Regenerate: FACENET_BLESS=1 cargo test --release -p facenet-server --test contract
 
 use axum::body::Body;
 use axum::http::Request;
-use facenet_server::{core_status, paths, ApiErrorCode, AppState, API_BASE, ROUTES};
-use facenet_wasm::{ErrorCode, MODEL_VERSION_LEN};
+use facenet_server::{
+    core_status, paths, ApiErrorCode, AppState, API_BASE, MAX_BATCH_ITEMS, MAX_CLUSTERED, MAX_IMAGE_BODY, MAX_JSON_BODY,
+    MAX_NAME_LEN, MIN_TOKEN_LEN, REQUEST_TIMEOUT, ROUTES,
+};
+use facenet_wasm::{ErrorCode, Limits, MODEL_VERSION_LEN};
 use http_body_util::BodyExt;
 use std::path::PathBuf;
 use tower::ServiceExt;
@@ -73,20 +78,61 @@ fn generated() -> String {
     )
 }
 
-#[test]
-fn the_javascript_contract_is_generated_from_the_rust_definitions() {
-    let path = repo("www/client/contract.js");
-    let want = generated();
+/// The JSON contract for the Django app (integrations/django/facenet_attendance/contract.json).
+fn generated_json() -> String {
+    let codes: serde_json::Map<String, serde_json::Value> =
+        codes().into_iter().map(|(c, s)| (c.to_string(), s.map_or(serde_json::Value::Null, Into::into))).collect();
+    let value = serde_json::json!({
+        "_generated": "from the Rust definitions by crates/server/tests/contract.rs: do not edit; \
+                       regenerate with FACENET_BLESS=1 cargo test --release -p facenet-server --test contract",
+        "error_codes": codes,
+        "api_base": API_BASE,
+        "paths": paths::ALL.iter().map(|(name, path)| (name.to_string(), serde_json::Value::from(*path))).collect::<serde_json::Map<_, _>>(),
+        "routes": ROUTES.iter().map(|(method, path)| serde_json::json!([method, path])).collect::<Vec<_>>(),
+        "model_version_length": MODEL_VERSION_LEN,
+        "limits": {
+            "max_image_body": MAX_IMAGE_BODY,
+            "max_json_body": MAX_JSON_BODY,
+            "max_batch_items": MAX_BATCH_ITEMS,
+            "max_name_len": MAX_NAME_LEN,
+            "max_clustered": MAX_CLUSTERED,
+            "min_token_len": MIN_TOKEN_LEN,
+            "request_timeout_seconds": REQUEST_TIMEOUT.as_secs(),
+        },
+        // What an uploaded image must pass (facenet-wasm's default decode limits).
+        "decode_limits": {
+            "max_width": Limits::default().max_width,
+            "max_height": Limits::default().max_height,
+            "max_alloc": Limits::default().max_alloc,
+            "min_side": Limits::default().min_side,
+        },
+    });
+    serde_json::to_string_pretty(&value).unwrap() + "\n"
+}
+
+/// `path` holds `want`, or with FACENET_BLESS set is made to.
+fn check_generated(path: &str, want: &str) {
+    let full = repo(path);
     if std::env::var_os("FACENET_BLESS").is_some() {
-        std::fs::write(&path, &want).unwrap();
+        std::fs::write(&full, want).unwrap();
         return;
     }
-    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    let have = std::fs::read_to_string(&full).unwrap_or_default();
     assert!(
         have == want,
-        "www/client/contract.js is not what the Rust definitions give; regenerate it: \
+        "{path} is not what the Rust definitions give; regenerate it: \
          FACENET_BLESS=1 cargo test --release -p facenet-server --test contract\n--- expected ---\n{want}"
     );
+}
+
+#[test]
+fn the_javascript_contract_is_generated_from_the_rust_definitions() {
+    check_generated("www/client/contract.js", &generated());
+}
+
+#[test]
+fn the_django_contract_is_generated_from_the_rust_definitions() {
+    check_generated("integrations/django/facenet_attendance/contract.json", &generated_json());
 }
 
 #[test]

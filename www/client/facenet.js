@@ -66,6 +66,8 @@ export { FaceEmbedError, ERROR_CODES, CACHE_NAME } from './protocol.js';
  *   cross-origin isolated (`crossOriginIsolated`: COOP/COEP headers, which facenet-server sends);
  *   0 or 1: the single-threaded build. Where the threaded build cannot start, the worker falls
  *   back to the single-threaded one and the pool grows to the single-threaded size.
+ * @property {number} [threadsTimeoutMs] how long the threads may take to start before a worker
+ *   falls back to the single-threaded build (default 10000)
  * @property {string | URL} [threadsBindingsUrl] default: ../../pkg/threads/facenet_wasm.js
  * @property {string | URL} [threadsWasmUrl] default: ../../pkg/threads/facenet_wasm_bg.wasm
  * @property {number} [timeoutMs] per request, once it reaches a worker (default 30000)
@@ -190,6 +192,7 @@ export class FaceEmbedder {
       detector: options.detector ?? false,
       detectorOptions: { maxSide: options.maxSide, minScore: options.minScore },
       threads: threadsPerWorker(options),
+      threadsTimeoutMs: options.threadsTimeoutMs,
       threadsBindingsUrl: resolveUrl(options.threadsBindingsUrl, '../../pkg/threads/facenet_wasm.js'),
       threadsWasmUrl: resolveUrl(options.threadsWasmUrl, '../../pkg/threads/facenet_wasm_bg.wasm'),
     };

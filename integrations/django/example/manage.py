@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """The example project: the session page (www/) against the Django app. See settings.py."""
+
 import os
 import sys
 

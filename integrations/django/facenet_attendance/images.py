@@ -45,11 +45,17 @@ def checked_image(data):
             width, height = image.size
             limits = DECODE_LIMITS
             if width > limits["max_width"] or height > limits["max_height"]:
-                raise ApiError("ImageTooLarge", f"{width}×{height} pixels, limit {limits['max_width']}×{limits['max_height']}")
+                raise ApiError(
+                    "ImageTooLarge", f"{width}×{height} pixels, limit {limits['max_width']}×{limits['max_height']}"
+                )
             if width * height * 4 * 2 > limits["max_alloc"]:
-                raise ApiError("ImageTooLarge", f"{width}×{height} {name} needs more than {limits['max_alloc']} bytes to decode")
+                raise ApiError(
+                    "ImageTooLarge", f"{width}×{height} {name} needs more than {limits['max_alloc']} bytes to decode"
+                )
             if min(width, height) < limits["min_side"]:
-                raise ApiError("ImageTooSmall", f"{width}×{height} pixels; each side must be at least {limits['min_side']}")
+                raise ApiError(
+                    "ImageTooSmall", f"{width}×{height} pixels; each side must be at least {limits['min_side']}"
+                )
             image.load()
     except ApiError:
         raise

@@ -73,11 +73,15 @@ def assign_session(session_id, model_name=None, threshold=None, cluster_threshol
                 continue
             if person_id in index:
                 taken[index[person_id]] = True
-            decisions.append(dict(crop_id=crop_id, photo_id=photo_id, person=person_id, distance=0.0, margin=None, enrolled=True))
+            decisions.append(
+                dict(crop_id=crop_id, photo_id=photo_id, person=person_id, distance=0.0, margin=None, enrolled=True)
+            )
         if not open_crops:
             continue
         distances = person_distances(np.array([c[2] for c in open_crops]), enrolled)
-        for (crop_id, photo_id, vector), found in zip(open_crops, match_photo(distances, threshold, taken)):
+        for (crop_id, photo_id, vector), found in zip(
+            open_crops, match_photo(distances, threshold, taken), strict=True
+        ):
             if found is None:
                 unknown.append(crop_id)
                 unknown_vectors.append(vector)
@@ -94,25 +98,47 @@ def assign_session(session_id, model_name=None, threshold=None, cluster_threshol
     decisions.sort(key=lambda d: d["crop_id"])
     limit = contract.LIMITS["max_clustered"]
     if len(unknown) > limit:
-        log.warning("session %s: %d unknown faces; the first %d are clustered, the rest left one per group", session_id, len(unknown), limit)
-    clusters = [[unknown[i] for i in members] for members in clustering.cluster(unknown_vectors[:limit], cluster_threshold)]
+        log.warning(
+            "session %s: %d unknown faces; the first %d are clustered, the rest left one per group",
+            session_id,
+            len(unknown),
+            limit,
+        )
+    clusters = [
+        [unknown[i] for i in members] for members in clustering.cluster(unknown_vectors[:limit], cluster_threshold)
+    ]
     clusters += [[crop] for crop in unknown[limit:]]
     not_embedded = list(
-        FaceCrop.objects.filter(session_id=session_id).exclude(embeddings__model_name=model).order_by("id").values_list("id", flat=True)
+        FaceCrop.objects.filter(session_id=session_id)
+        .exclude(embeddings__model_name=model)
+        .order_by("id")
+        .values_list("id", flat=True)
     )
     assigned = sum(1 for d in decisions if d["person"] is not None)
     log.info(
         "session %s: %d crops, %d assigned, %d unknown in %d clusters (%.1f ms)",
-        session_id, len(decisions), assigned, len(decisions) - assigned, len(clusters), (time.perf_counter() - started) * 1e3,
+        session_id,
+        len(decisions),
+        assigned,
+        len(decisions) - assigned,
+        len(clusters),
+        (time.perf_counter() - started) * 1e3,
     )
     return dict(
-        model=model, threshold=f32(threshold), cluster_threshold=f32(cluster_threshold), decisions=decisions,
-        clusters=clusters, not_embedded=not_embedded, people=people,
+        model=model,
+        threshold=f32(threshold),
+        cluster_threshold=f32(cluster_threshold),
+        decisions=decisions,
+        clusters=clusters,
+        not_embedded=not_embedded,
+        people=people,
     )
 
 
 def assignment(session_id, request):
-    o = assign_session(session_id, request.get("model_name"), request.get("threshold"), request.get("cluster_threshold"))
+    o = assign_session(
+        session_id, request.get("model_name"), request.get("threshold"), request.get("cluster_threshold")
+    )
     names = dict(o["people"])
     return {
         "status": "success",
@@ -121,9 +147,17 @@ def assignment(session_id, request):
         "threshold": o["threshold"],
         "cluster_threshold": o["cluster_threshold"],
         "assigned": [
-            dict(crop_id=d["crop_id"], photo_id=d["photo_id"], person_id=d["person"], person_name=names.get(d["person"]),
-                 distance=d["distance"], margin=d["margin"], enrolled=d["enrolled"])
-            for d in o["decisions"] if d["person"] is not None
+            dict(
+                crop_id=d["crop_id"],
+                photo_id=d["photo_id"],
+                person_id=d["person"],
+                person_name=names.get(d["person"]),
+                distance=d["distance"],
+                margin=d["margin"],
+                enrolled=d["enrolled"],
+            )
+            for d in o["decisions"]
+            if d["person"] is not None
         ],
         "clusters": [{"crop_ids": c} for c in o["clusters"]],
         "not_embedded": o["not_embedded"],
@@ -135,8 +169,15 @@ def register(session_id, model_name=None, threshold=None):
     people = []
     for person_id, name in o["people"]:
         crops = [
-            dict(crop_id=d["crop_id"], photo_id=d["photo_id"], distance=d["distance"], margin=d["margin"], enrolled=d["enrolled"])
-            for d in o["decisions"] if d["person"] == person_id
+            dict(
+                crop_id=d["crop_id"],
+                photo_id=d["photo_id"],
+                distance=d["distance"],
+                margin=d["margin"],
+                enrolled=d["enrolled"],
+            )
+            for d in o["decisions"]
+            if d["person"] == person_id
         ]
         people.append(dict(person_id=person_id, name=name, present=bool(crops), crops=crops))
     return {

@@ -6,7 +6,7 @@ import logging
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.permissions import IsAuthenticated
@@ -70,8 +70,13 @@ class ApiView(APIView):
 class Sessions(ApiView):
     def get(self, request):
         sessions = Session.objects.order_by("id")
-        counts = {s: n for s, n in FaceCrop.objects.values_list("session_id").annotate(n=Count("id"))}
-        return ok([dict(id=s.id, name=s.name, created_at=timestamp(s.created_at), crops=counts.get(s.id, 0)) for s in sessions])
+        counts = dict(FaceCrop.objects.values_list("session_id").annotate(n=Count("id")))
+        return ok(
+            [
+                dict(id=s.id, name=s.name, created_at=timestamp(s.created_at), crops=counts.get(s.id, 0))
+                for s in sessions
+            ]
+        )
 
     def post(self, request):
         body = json_body(request)
@@ -100,16 +105,31 @@ class SessionCrops(ApiView):
     def get(self, request, id):
         (session_id,) = self.ids
         session_or_404(session_id)
-        crops = FaceCrop.objects.filter(session_id=session_id).select_related("person").order_by("id")
+        # Not the images: a list of thousands of crops must not load their bytes.
+        crops = FaceCrop.objects.filter(session_id=session_id).select_related("person").defer("image").order_by("id")
         models = {}
-        for crop_id, model in Embedding.objects.filter(crop__session_id=session_id).order_by("id").values_list("crop_id", "model_name"):
+        for crop_id, model in (
+            Embedding.objects.filter(crop__session_id=session_id).order_by("id").values_list("crop_id", "model_name")
+        ):
             models.setdefault(crop_id, []).append(model)
-        return ok([
-            dict(id=c.id, filename=c.filename, width=c.width, height=c.height, person_id=c.person_id,
-                 person_name=c.person.name if c.person else None, embeddings=models.get(c.id, []),
-                 photo_id=c.photo_id, box=c.box, landmarks=c.landmarks, score=c.score)
-            for c in crops
-        ])
+        return ok(
+            [
+                dict(
+                    id=c.id,
+                    filename=c.filename,
+                    width=c.width,
+                    height=c.height,
+                    person_id=c.person_id,
+                    person_name=c.person.name if c.person else None,
+                    embeddings=models.get(c.id, []),
+                    photo_id=c.photo_id,
+                    box=c.box,
+                    landmarks=c.landmarks,
+                    score=c.score,
+                )
+                for c in crops
+            ]
+        )
 
     def post(self, request, id):
         (session_id,) = self.ids
@@ -123,23 +143,50 @@ class SessionCrops(ApiView):
             if photo_id is not None and not Photo.objects.filter(id=photo_id, session_id=session_id).exists():
                 raise ApiError("NotFound", f"no photo {photo_id} in session {session_id}")
             crop = FaceCrop.objects.create(
-                session_id=session_id, filename=filename, content_type=content_type, image=data, width=width,
-                height=height, photo_id=photo_id, box=box, landmarks=landmarks, score=score,
+                session_id=session_id,
+                filename=filename,
+                content_type=content_type,
+                image=data,
+                width=width,
+                height=height,
+                photo_id=photo_id,
+                box=box,
+                landmarks=landmarks,
+                score=score,
             )
-        return ok(dict(status="success", crop_id=crop.id, filename=filename, width=width, height=height, photo_id=photo_id), status=201)
+        return ok(
+            dict(status="success", crop_id=crop.id, filename=filename, width=width, height=height, photo_id=photo_id),
+            status=201,
+        )
 
 
 class SessionPhotos(ApiView):
     def get(self, request, id):
         (session_id,) = self.ids
         session_or_404(session_id)
-        photos = Photo.objects.filter(session_id=session_id).order_by("id")
-        counts = {p: n for p, n in FaceCrop.objects.filter(photo__session_id=session_id).values_list("photo_id").annotate(n=Count("id"))}
-        return ok([
-            dict(id=p.id, filename=p.filename, width=p.width, height=p.height, size=p.size,
-                 image_stored=p.image is not None, crops=counts.get(p.id, 0))
-            for p in photos.defer("image")
-        ])
+        photos = (
+            Photo.objects.filter(session_id=session_id)
+            .annotate(stored=ExpressionWrapper(Q(image__isnull=False), output_field=BooleanField()))
+            .defer("image")
+            .order_by("id")
+        )
+        counts = dict(
+            FaceCrop.objects.filter(photo__session_id=session_id).values_list("photo_id").annotate(n=Count("id"))
+        )
+        return ok(
+            [
+                dict(
+                    id=p.id,
+                    filename=p.filename,
+                    width=p.width,
+                    height=p.height,
+                    size=p.size,
+                    image_stored=p.stored,
+                    crops=counts.get(p.id, 0),
+                )
+                for p in photos
+            ]
+        )
 
     def post(self, request, id):
         (session_id,) = self.ids
@@ -157,10 +204,26 @@ class SessionPhotos(ApiView):
             content_type, width, height = checked_image(data)
             size = len(data)
         session_or_404(session_id)
-        photo = Photo.objects.create(session_id=session_id, filename=filename, width=width, height=height, size=size,
-                                     content_type=content_type, image=data)
-        return ok(dict(status="success", photo_id=photo.id, filename=filename, width=width, height=height,
-                       image_stored=data is not None), status=201)
+        photo = Photo.objects.create(
+            session_id=session_id,
+            filename=filename,
+            width=width,
+            height=height,
+            size=size,
+            content_type=content_type,
+            image=data,
+        )
+        return ok(
+            dict(
+                status="success",
+                photo_id=photo.id,
+                filename=filename,
+                width=width,
+                height=height,
+                image_stored=data is not None,
+            ),
+            status=201,
+        )
 
 
 def image_answer(content_type, data):
@@ -176,7 +239,9 @@ class PhotoImage(ApiView):
         if photo is None:
             raise ApiError("NotFound", f"no photo {photo_id}")
         if photo.image is None or photo.content_type is None:
-            raise ApiError("NotFound", f"photo {photo_id} was registered without its image (only its crops were uploaded)")
+            raise ApiError(
+                "NotFound", f"photo {photo_id} was registered without its image (only its crops were uploaded)"
+            )
         return image_answer(photo.content_type, photo.image)
 
 
@@ -194,11 +259,17 @@ def validate(model, version, values):
     1 ± 1e-3 (facenet-server's rules); its f32 values."""
     known = contract.manifest()
     if model not in known["dimensions"]:
-        raise ApiError("InvalidEmbedding", f"unknown model_name {model!r}; this server takes {', '.join(sorted(known['dimensions']))}")
+        raise ApiError(
+            "InvalidEmbedding",
+            f"unknown model_name {model!r}; this server takes {', '.join(sorted(known['dimensions']))}",
+        )
     if version is None:
         raise ApiError("InvalidEmbedding", "model_version is required")
     if version != known["version"]:
-        raise ApiError("InvalidEmbedding", f"model_version {version!r} is not the served model's {known['version']!r}: reload the page to get the current model")
+        raise ApiError(
+            "InvalidEmbedding",
+            f"model_version {version!r} is not the served model's {known['version']!r}: reload the page to get the current model",
+        )
     dimension = known["dimensions"][model]
     if len(values) != dimension:
         raise ApiError("InvalidEmbedding", f"{model} vectors have {dimension} values, got {len(values)}")
@@ -222,15 +293,21 @@ def store(crop_id, model, version, values, force):
     if old is not None and np.all(np.abs(np.frombuffer(bytes(old.vector), dtype="<f4") - vector) <= 1e-6):
         message = "embedding already stored (unchanged)"
     elif old is not None and not force:
-        raise ApiError("EmbeddingExists", f'face crop {crop_id} already has a different {model} vector; post with "force_regenerate": true to replace it')
+        raise ApiError(
+            "EmbeddingExists",
+            f'face crop {crop_id} already has a different {model} vector; post with "force_regenerate": true to replace it',
+        )
     else:
         Embedding.objects.update_or_create(
-            crop_id=crop_id, model_name=model,
+            crop_id=crop_id,
+            model_name=model,
             defaults=dict(model_version=contract.manifest()["version"], dimension=len(vector), vector=vector.tobytes()),
         )
         message = "embedding replaced" if old is not None else "embedding stored"
     log.info("crop %s: %s %d-d %s", crop_id, model, len(vector), message)
-    return dict(status="success", crop_id=crop_id, embedding_model=model, embedding_dimension=len(vector), message=message)
+    return dict(
+        status="success", crop_id=crop_id, embedding_model=model, embedding_dimension=len(vector), message=message
+    )
 
 
 class CropEmbedding(ApiView):
@@ -254,14 +331,21 @@ class EmbeddingsBatch(ApiView):
         version = field(body, "model_version", "str", required=False)
         items = field(body, "items", "list")
         if len(items) > LIMITS["max_batch_items"]:
-            raise invalid(f"{len(items)} items in one batch; at most {LIMITS['max_batch_items']}: split it into several posts")
+            raise invalid(
+                f"{len(items)} items in one batch; at most {LIMITS['max_batch_items']}: split it into several posts"
+            )
         parsed = []
         for item in items:
             if not isinstance(item, dict):
                 raise invalid("invalid JSON body: every item is an object")
-            parsed.append((field(item, "crop_id", "int"), field(item, "embedding", "numbers"),
-                           field(item, "model_version", "str", required=False) or version,
-                           field(item, "force_regenerate", "bool", required=False) or False))
+            parsed.append(
+                (
+                    field(item, "crop_id", "int"),
+                    field(item, "embedding", "numbers"),
+                    field(item, "model_version", "str", required=False) or version,
+                    field(item, "force_regenerate", "bool", required=False) or False,
+                )
+            )
         results, failed = [], 0
         # One transaction: a crash mid-batch leaves none of its vectors half-done. Each item
         # succeeds or fails alone (its failure is an answer, not a database error).
@@ -304,13 +388,17 @@ class Assignments(ApiView):
         wanted = dict(
             model_name=field(body, "model_name", "str", required=False),
             threshold=threshold(field(body, "threshold", "number", required=False), "threshold"),
-            cluster_threshold=threshold(field(body, "cluster_threshold", "number", required=False), "cluster_threshold"),
+            cluster_threshold=threshold(
+                field(body, "cluster_threshold", "number", required=False), "cluster_threshold"
+            ),
         )
         return ok(register.assignment(session_id, wanted))
 
 
 def register_query(request, session_id):
-    return register.register(session_id, request.GET.get("model_name"), threshold(query_float(request, "threshold"), "threshold"))
+    return register.register(
+        session_id, request.GET.get("model_name"), threshold(query_float(request, "threshold"), "threshold")
+    )
 
 
 class Attendance(ApiView):
@@ -322,7 +410,9 @@ class Attendance(ApiView):
 class AttendanceCsv(ApiView):
     def get(self, request, id):
         (session_id,) = self.ids
-        response = HttpResponse(register.register_csv(register_query(request, session_id)), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(
+            register.register_csv(register_query(request, session_id)), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = f'attachment; filename="session-{session_id}-attendance.csv"'
         return response
 

@@ -17,7 +17,9 @@ MODELS = {"facenet.onnx", "facenet.json", "retinaface.onnx", "retinaface.json", 
 def model(request, name):
     if name not in MODELS:
         raise Http404(name)
-    response = serve(request, "facenet.onnx" if name == f"facenet.{VERSION}.onnx" else name, document_root=REPO / "models")
+    response = serve(
+        request, "facenet.onnx" if name == f"facenet.{VERSION}.onnx" else name, document_root=REPO / "models"
+    )
     if name != "facenet.onnx" and name.startswith("facenet."):
         response["Cache-Control"] = "public, max-age=31536000, immutable"
     return response

@@ -17,7 +17,7 @@ from .auth import BearerAuthentication
 from .errors import ApiError, crop_not_found, error_response, exception_handler
 from .images import checked_image
 from .models import Embedding, FaceCrop, Person, Photo, Session
-from .wire import checked_name, field, invalid, numbers, parse_json, path_id, query_float, query_int, threshold
+from .wire import checked_name, field, invalid, numbers, parse_json, path_id, query_float, query_int
 
 log = logging.getLogger("facenet_attendance")
 LIMITS = contract.LIMITS
@@ -63,8 +63,8 @@ class ApiView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        # Path ids are checked here (after the token): a non-number is an InvalidRequest.
-        self.ids = [path_id(kwargs[k]) for k in ("id",) if k in kwargs]
+        # The path's id is checked here (after the token): a non-number is an InvalidRequest.
+        self.id = path_id(kwargs["id"]) if "id" in kwargs else None
 
 
 class Sessions(ApiView):
@@ -103,7 +103,7 @@ def crop_origin(request):
 
 class SessionCrops(ApiView):
     def get(self, request, id):
-        (session_id,) = self.ids
+        session_id = self.id
         session_or_404(session_id)
         # Not the images: a list of thousands of crops must not load their bytes.
         crops = FaceCrop.objects.filter(session_id=session_id).select_related("person").defer("image").order_by("id")
@@ -132,7 +132,7 @@ class SessionCrops(ApiView):
         )
 
     def post(self, request, id):
-        (session_id,) = self.ids
+        session_id = self.id
         box, landmarks, score = crop_origin(request)
         photo_id = query_int(request, "photo_id")
         filename = checked_name(request.GET.get("filename", "crop"), "filename")
@@ -162,7 +162,7 @@ class SessionCrops(ApiView):
 
 class SessionPhotos(ApiView):
     def get(self, request, id):
-        (session_id,) = self.ids
+        session_id = self.id
         session_or_404(session_id)
         photos = (
             Photo.objects.filter(session_id=session_id)
@@ -189,7 +189,7 @@ class SessionPhotos(ApiView):
         )
 
     def post(self, request, id):
-        (session_id,) = self.ids
+        session_id = self.id
         if request.META.get("CONTENT_TYPE", "").startswith("application/json"):
             body = json_body(request)
             filename = checked_name(field(body, "filename", "str"), "filename")
@@ -234,7 +234,7 @@ def image_answer(content_type, data):
 
 class PhotoImage(ApiView):
     def get(self, request, id):
-        (photo_id,) = self.ids
+        photo_id = self.id
         photo = Photo.objects.filter(id=photo_id).first()
         if photo is None:
             raise ApiError("NotFound", f"no photo {photo_id}")
@@ -247,7 +247,7 @@ class PhotoImage(ApiView):
 
 class CropImage(ApiView):
     def get(self, request, id):
-        (crop_id,) = self.ids
+        crop_id = self.id
         crop = FaceCrop.objects.filter(id=crop_id).only("content_type", "image").first()
         if crop is None:
             raise crop_not_found(crop_id)
@@ -312,7 +312,7 @@ def store(crop_id, model, version, values, force):
 
 class CropEmbedding(ApiView):
     def post(self, request, id):
-        (crop_id,) = self.ids
+        crop_id = self.id
         body = json_body(request)
         model = field(body, "model_name", "str")
         version = field(body, "model_version", "str", required=False)
@@ -382,34 +382,30 @@ class People(ApiView):
 
 class Assignments(ApiView):
     def post(self, request, id):
-        (session_id,) = self.ids
+        session_id = self.id
         data = read_body(request, LIMITS["max_json_body"])
         body = parse_json(data) if data else {}
         wanted = dict(
             model_name=field(body, "model_name", "str", required=False),
-            threshold=threshold(field(body, "threshold", "number", required=False), "threshold"),
-            cluster_threshold=threshold(
-                field(body, "cluster_threshold", "number", required=False), "cluster_threshold"
-            ),
+            threshold=field(body, "threshold", "number", required=False),
+            cluster_threshold=field(body, "cluster_threshold", "number", required=False),
         )
         return ok(register.assignment(session_id, wanted))
 
 
 def register_query(request, session_id):
-    return register.register(
-        session_id, request.GET.get("model_name"), threshold(query_float(request, "threshold"), "threshold")
-    )
+    return register.register(session_id, request.GET.get("model_name"), query_float(request, "threshold"))
 
 
 class Attendance(ApiView):
     def get(self, request, id):
-        (session_id,) = self.ids
+        session_id = self.id
         return ok(register_query(request, session_id))
 
 
 class AttendanceCsv(ApiView):
     def get(self, request, id):
-        (session_id,) = self.ids
+        session_id = self.id
         response = HttpResponse(
             register.register_csv(register_query(request, session_id)), content_type="text/csv; charset=utf-8"
         )

@@ -112,11 +112,3 @@ def numbers(text, count, what):
     if len(values) != count or not all(math.isfinite(v) for v in values):
         raise invalid(f"{what} must be {count} finite numbers, got {text!r}")
     return values
-
-
-def threshold(value, what):
-    if value is None:
-        return None
-    if not math.isfinite(value) or not 0.0 <= value <= 2.0:
-        raise invalid("thresholds are cosine distances, between 0 and 2")
-    return value

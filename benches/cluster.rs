@@ -1,7 +1,7 @@
 //! facenet-server's clustering (kodama's average linkage over cosine distances) at 1,000, 3,000
 //! 5,000 (the most one assignment clusters: MAX_CLUSTERED) and 10,000 crops: time and peak memory. Prints a table; no assertions.
 //!
-//!     cargo bench -p facenet-server --bench cluster
+//!     cargo bench --workspace --profile release --bench cluster
 //!
 //! The vectors are synthetic identities (one person per ten crops: a random unit centre plus
 //! noise, normalized, about 0.3 cosine distance apart within a person), so that the dendrogram

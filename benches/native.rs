@@ -1,5 +1,6 @@
 //! Native benchmark: tract (this crate) against onnxruntime on the same ONNX file, same crops,
-//! same run. `cargo bench --bench native` (add `-- --runs 100` for more samples).
+//! same run. `cargo bench --workspace --profile release --bench native` (add `-- --runs 100` for more
+//! samples; the tests' profile and features, so no second tract build).
 //!
 //! onnxruntime runs through Python (`tools/bench_ort.py`, interpreter from `FACENET_PYTHON`,
 //! default `python3`) with 1 and with 2 intra-op threads; tract runs on 1 thread.

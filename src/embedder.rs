@@ -1,7 +1,7 @@
 //! The tract plan, built once, and the one path every image takes through it.
 
 use crate::decode::{decode_image, describe_start, rgba_to_rgb};
-use crate::manifest::{InputSpec, Layout, Manifest, OutputSpec};
+use crate::manifest::{InputSpec, Layout, Manifest, OutputSpec, MODEL_VERSION_LEN};
 use crate::preprocess::{l2_normalize, to_input};
 use crate::{EmbedError, Limits};
 use image::RgbImage;
@@ -9,9 +9,6 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use tract_onnx::prelude::*;
-
-/// Hex digits of the weights' sha256 kept as the model version (`model_version` on the wire).
-pub const MODEL_VERSION_LEN: usize = 12;
 
 /// One face embedding, tagged so a consumer can refuse vectors of another model.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -7,7 +7,10 @@
 //! crop  → resize → standardize → Embedder (FaceNet plan) → L2-normalized vector
 //! ```
 //!
-//! Nothing here knows about browsers; `wasm.rs` is a thin binding layer over this crate.
+//! Nothing here knows about browsers; `wasm.rs` is a thin binding layer over this crate. The
+//! feature `engine` (on by default) brings the inference engine, tract: `Embedder`, `Detector`
+//! and the wasm bindings. Without it the crate decodes, aligns, reads manifests and names errors,
+//! which is all a backend that only stores vectors needs.
 //!
 //! ```no_run
 //! use facenet_wasm::{Embedder, ErrorCode, Manifest};
@@ -42,17 +45,20 @@
 mod align;
 mod decode;
 mod detection;
+#[cfg(feature = "engine")]
 mod detector;
+#[cfg(feature = "engine")]
 mod embedder;
 mod error;
 mod limits;
 pub mod manifest;
 mod preprocess;
+#[cfg(feature = "engine")]
 mod stored_weights;
 /// JavaScript bindings (wasm32 only): `FaceNetModel`, errors with stable `code`s.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "engine"))]
 pub mod wasm;
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128", feature = "engine"))]
 pub mod wasm_kernel;
 /// The threaded build's thread pool (wasm32 with feature `threads` only).
 #[cfg(all(target_arch = "wasm32", feature = "threads"))]
@@ -61,11 +67,13 @@ pub mod wasm_threads;
 pub use align::{align_face, face_transform, similarity, warp, Affine, Alignment, TEMPLATE_160};
 pub use decode::{decode_image, encode_jpeg, rgba_to_rgb};
 pub use detection::{anchor_count, anchors, decode as decode_detections, nms, BoundingBox, Face, RawOutputs};
+#[cfg(feature = "engine")]
 pub use detector::{Detector, DetectorBuilder, DetectorOptions, LARGE_FACE, MAX_PLANS, TILE, TILE_OVERLAP};
-pub use embedder::{Embedder, EmbedderBuilder, Embedding, MODEL_VERSION_LEN};
+#[cfg(feature = "engine")]
+pub use embedder::{Embedder, EmbedderBuilder, Embedding};
 pub use error::{EmbedError, ErrorCode};
 pub use limits::Limits;
-pub use manifest::{DetectorManifest, Manifest};
+pub use manifest::{DetectorManifest, Manifest, MODEL_VERSION_LEN};
 pub use preprocess::{l2_normalize, to_input};
 
 /// Cosine similarity of two vectors (1 for the same direction); for comparing embeddings.

@@ -6,6 +6,9 @@
 use crate::EmbedError;
 use serde::{Deserialize, Serialize};
 
+/// Hex digits of the weights' sha256 kept as the model version (`model_version` on the wire).
+pub const MODEL_VERSION_LEN: usize = 12;
+
 /// The manifest of the shipped FaceNet model (`models/facenet.json`).
 pub const FACENET_MANIFEST_JSON: &str = include_str!("../models/facenet.json");
 

@@ -8,7 +8,7 @@
 //! merges as real sessions do. Sizes run in increasing order in one process, so the peak
 //! resident memory printed after each is that size's peak.
 
-use facenet_server::cluster::cluster;
+use facenet_attendance::cluster::cluster;
 use std::time::Instant;
 
 /// xorshift64*: deterministic, no dependency.

@@ -2,6 +2,7 @@
 //! the register out. Every body and answer is a type of [`crate::wire`]; every database call runs
 //! on a blocking thread ([`AppState::read`], [`AppState::write`]).
 
+use crate::body::parse;
 use crate::db::{self, vector_to_blob};
 use crate::error::AppError;
 use crate::register;
@@ -145,12 +146,6 @@ fn bearer(value: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// JSON bodies parsed here rather than by axum's extractor, so a malformed body gets our
-/// error shape (`InvalidRequest`) instead of a bare text answer.
-pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, AppError> {
-    serde_json::from_slice(body).map_err(|e| AppError::InvalidRequest(format!("invalid JSON body: {e}")))
-}
-
 /// The longest name (of a session, a person, a file) stored: names show in every list.
 pub const MAX_NAME_LEN: usize = 200;
 
@@ -165,11 +160,6 @@ fn checked_name(text: &str, what: &str) -> Result<String, AppError> {
         return Err(AppError::InvalidRequest(format!("{what} has {chars} characters; at most {MAX_NAME_LEN}")));
     }
     Ok(name.to_string())
-}
-
-pub(crate) fn session_exists(db: &Connection, id: i64) -> Result<(), AppError> {
-    let found: Option<i64> = db.query_row("SELECT id FROM sessions WHERE id = ?1", [id], |r| r.get(0)).optional()?;
-    found.map(|_| ()).ok_or_else(|| AppError::NotFound(format!("no session {id}")))
 }
 
 /// `201 Created` with a JSON answer.
@@ -269,7 +259,7 @@ async fn upload_crop(
     let (content_type, width, height) = checked_image(&body).await?;
     let answer = state
         .write(move |db, _| {
-            session_exists(db, session)?;
+            db::session_exists(db, session)?;
             if let Some(photo) = query.photo_id {
                 let found: Option<i64> = db
                     .query_row("SELECT session_id FROM photos WHERE id = ?1", [photo], |r| r.get(0))
@@ -299,7 +289,7 @@ async fn upload_crop(
 async fn list_crops(State(state): State<AppState>, Path(session): Path<i64>) -> Result<Json<Vec<Crop>>, AppError> {
     state
         .read(move |db, _| {
-            session_exists(db, session)?;
+            db::session_exists(db, session)?;
             let mut stmt = db.prepare(
                 "SELECT c.id, c.filename, c.width, c.height, c.person_id, p.name,
                         (SELECT group_concat(model_name) FROM embeddings e WHERE e.crop_id = c.id),
@@ -359,7 +349,7 @@ async fn upload_photo(
     };
     let answer = state
         .write(move |db, _| {
-            session_exists(db, session)?;
+            db::session_exists(db, session)?;
             db.execute(
                 "INSERT INTO photos (session_id, filename, width, height, size, content_type, image) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
@@ -388,7 +378,7 @@ async fn upload_photo(
 async fn list_photos(State(state): State<AppState>, Path(session): Path<i64>) -> Result<Json<Vec<Photo>>, AppError> {
     state
         .read(move |db, _| {
-            session_exists(db, session)?;
+            db::session_exists(db, session)?;
             let mut stmt = db.prepare(
                 "SELECT p.id, p.filename, p.width, p.height, p.size, p.image IS NOT NULL,
                         (SELECT COUNT(*) FROM face_crops c WHERE c.photo_id = p.id)

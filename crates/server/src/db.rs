@@ -179,6 +179,12 @@ pub(crate) struct StoredVector {
     pub(crate) vector: Vec<f32>,
 }
 
+/// `NotFound` unless session `id` exists.
+pub(crate) fn session_exists(db: &Connection, id: i64) -> Result<(), AppError> {
+    let found: Option<i64> = db.query_row("SELECT id FROM sessions WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    found.map(|_| ()).ok_or_else(|| AppError::NotFound(format!("no session {id}")))
+}
+
 /// Vectors of `model` for the crops of one session (`Some`) or of every enrolled crop (`None`).
 pub(crate) fn vectors(conn: &Connection, model: &str, session: Option<i64>) -> rusqlite::Result<Vec<StoredVector>> {
     let sql = "SELECT c.id, c.person_id, c.photo_id, e.vector FROM face_crops c JOIN embeddings e ON e.crop_id = c.id

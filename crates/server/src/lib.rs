@@ -14,16 +14,17 @@
 
 mod api;
 pub use api::{paths, API_BASE, MAX_BATCH_ITEMS, MAX_IMAGE_BODY, MAX_JSON_BODY, MAX_NAME_LEN, ROUTES};
-pub mod cluster;
+mod body;
+mod codes;
 mod db;
 mod error;
-pub mod matching;
 mod register;
 pub use register::MAX_CLUSTERED;
 mod statics;
 pub mod wire;
 
-pub use error::{core_status, ApiErrorCode, AppError, ErrorType};
+pub use codes::{core_status, ApiErrorCode, ErrorType};
+pub use error::AppError;
 
 use axum::Router;
 use facenet_wasm::Manifest;

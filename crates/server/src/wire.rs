@@ -5,7 +5,7 @@
 //! Answers that acknowledge a write carry `"status": "success"` (a batch: `"partial"` or
 //! `"error"` when items failed); errors are [`ErrorBody`].
 
-use crate::error::ErrorType;
+use crate::codes::ErrorType;
 use serde::{Deserialize, Serialize};
 
 /// `status` of an answer.

@@ -10,9 +10,9 @@
 //! The photos are not in this repository (see tests/deepface.rs in the core): read from
 //! `$FACENET_DEEPFACE_DIR` or `../shared/datasets/deepface/`; without them the test says so.
 //!
-//! cargo test --release -p facenet-server --test lessons -- --nocapture
+//! cargo test --release --workspace --test lessons -- --nocapture   (the workspace's features: no second tract build)
 
-use facenet_server::{cluster, matching};
+use facenet_attendance::{cluster, matching};
 use facenet_wasm::{align_face, decode_image, Alignment, Detector, DetectorManifest, Embedder, Limits, Manifest};
 use image::imageops::{self, FilterType};
 use image::RgbImage;

@@ -1,6 +1,7 @@
-"""Average-linkage clustering of the unknown faces, cut at a cosine distance: facenet-server's
-``cluster.rs`` (kodama) with SciPy's implementation of the same algorithm (Müllner's), and the
-same order of the answer: largest cluster first, then by first member; members in input order."""
+"""Average-linkage clustering of the unknown faces, cut at a cosine distance: the attendance
+crate's ``cluster.rs`` (``crates/attendance/src/``, kodama) with SciPy's implementation of the
+same algorithm (Müllner's), and the same order of the answer: largest cluster first, then by
+first member; members in input order."""
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage

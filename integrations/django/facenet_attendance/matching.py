@@ -1,6 +1,6 @@
-"""Who is in each photo: faces matched one-to-one to enrolled people, as facenet-server's
-``crates/server/src/matching.rs`` does (the same algorithm, so that both backends give the same
-register on the same vectors; the contract suite compares them).
+"""Who is in each photo: faces matched one-to-one to enrolled people, as the attendance crate's
+``matching.rs`` (``crates/attendance/src/``) does for facenet-server (the same algorithm, so that
+both backends give the same register on the same vectors; the contract suite compares them).
 
 A person appears at most once in a photo: each photo is a minimum-cost matching between its faces
 and the people, where leaving a face unknown costs the threshold.

@@ -18,7 +18,7 @@
 //! Leaving a face unknown costs the threshold, so a second-best person is taken only when the
 //! photo as a whole is explained better that way.
 
-use facenet_wasm::cosine;
+use crate::cosine;
 
 /// One face's assignment: the person's index, the distance, and how much nearer that person is
 /// than the runner-up (the next nearest person, or the threshold when there is none).

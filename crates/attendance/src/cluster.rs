@@ -1,6 +1,6 @@
 //! Assignment to enrolled people and clustering of the rest, on cosine distance (1 − cosine).
 
-use facenet_wasm::cosine;
+use crate::cosine;
 
 /// The "same person" cosine distance used where the manifest gives none for a model. The
 /// shipped manifest gives 0.42 (`facenet`) and 0.40 (`facenet512`), measured on different

@@ -1,0 +1,45 @@
+//! The attendance domain, written once: what a lesson's faces mean for its register. No SQL,
+//! HTTP, async or model here — the backends (facenet-server today) read their store, call this,
+//! and answer; a rule changed here changes for every backend.
+//!
+//! ```text
+//! a lesson's faces: (crop, photo, enrolled as?, vector)   the references: (person, vector)
+//!   → match_session    one-to-one per photo, within the threshold (matching.rs)
+//!   → cluster_unknown  the faces matched to nobody, average linkage (cluster.rs)
+//!   → register         every person present or absent, with the faces that decided it
+//!   → register_csv     one row per person, formula-safe
+//! ```
+//!
+//! ```
+//! use facenet_attendance::{match_session, register, Face, Reference};
+//!
+//! let (ana, ben) = (1, 2);
+//! let references = vec![Reference { person_id: ana, vector: vec![1.0, 0.0] }, Reference { person_id: ben, vector: vec![0.0, 1.0] }];
+//! // One photo, two faces: one near Ana, one far from everybody.
+//! let faces = vec![
+//!     Face { crop_id: 10, photo_id: Some(7), person_id: None, vector: vec![0.99, 0.1] },
+//!     Face { crop_id: 11, photo_id: Some(7), person_id: None, vector: vec![-1.0, 0.0] },
+//! ];
+//! let matched = match_session(faces, &[ana, ben], references, 0.42);
+//! assert_eq!(matched.decisions[0].person_id, Some(ana));
+//! assert_eq!(matched.unknown.len(), 1);
+//! let lines = register(&[(ana, "Ana".into()), (ben, "Ben".into())], &matched.decisions);
+//! assert!(lines[0].present && !lines[1].present);
+//! ```
+
+mod assignment;
+pub mod cluster;
+pub mod matching;
+mod register;
+
+pub use assignment::{cluster_unknown, match_session, Decision, Face, Matched, Reference};
+pub use register::{csv_field, register, register_csv, RosterLine};
+
+/// Cosine similarity of two vectors; distances here are `1 − cosine`. The same arithmetic, in
+/// the same order, as the core's `facenet_wasm::cosine`, so that a backend's distances equal the
+/// ones the core's tests compute.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (norm(a) * norm(b))
+}

@@ -1,16 +1,18 @@
-"""From a session's vectors to who was present, as facenet-server's ``register.rs``: enrolled
-crops keep their label (and take their person out of their photo's matching); every other
-embedded crop is matched one-to-one within its photo (a crop without a photo is a photo of its
-own); the unknown ones are clustered (at most max_clustered of them; the rest one per group)."""
+"""From a session's vectors to who was present, by the attendance rules facenet-server runs
+(``crates/attendance``, through its Python module ``facenet_attendance_rules``): enrolled crops
+keep their label (and take their person out of their photo's matching); every other embedded crop
+is matched one-to-one within its photo (a crop without a photo is a photo of its own); the unknown
+ones are clustered (at most max_clustered of them; the rest one per group). What is Django's here:
+reading the ORM and shaping the answers."""
 
 import logging
 import time
 
+import facenet_attendance_rules as rules
 import numpy as np
 
-from . import clustering, contract
+from . import contract
 from .errors import ApiError
-from .matching import match_photo, person_distances
 from .models import Embedding, FaceCrop, Person, Session
 
 log = logging.getLogger("facenet_attendance")
@@ -19,10 +21,6 @@ log = logging.getLogger("facenet_attendance")
 def f32(x):
     """A float as facenet-server writes an f32: its shortest decimal (0.42, not 0.4199999869)."""
     return float(str(np.float32(x)))
-
-
-def unpack(blob):
-    return np.frombuffer(bytes(blob), dtype="<f4")
 
 
 def assign_session(session_id, model_name=None, threshold=None, cluster_threshold=None):
@@ -43,71 +41,46 @@ def assign_session(session_id, model_name=None, threshold=None, cluster_threshol
         raise ApiError("NotFound", f"no session {session_id}")
 
     # Sorted here, by code point, as SQLite's binary collation does (a PostgreSQL database's
-    # collation may sort names otherwise).
+    # collation may sort names otherwise): the order ties are broken in.
     people = sorted(Person.objects.values_list("id", "name"), key=lambda p: p[1])
-    index = {pid: i for i, (pid, _) in enumerate(people)}
-    enrolled = [[] for _ in people]
-    references = Embedding.objects.filter(model_name=model, crop__person__isnull=False).order_by("crop_id")
-    for person_id, blob in references.values_list("crop__person_id", "vector"):
-        if person_id in index:
-            enrolled[index[person_id]].append(unpack(blob))
-    enrolled = [np.array(refs, dtype=np.float32) for refs in enrolled]
-
+    references = (
+        Embedding.objects.filter(model_name=model, crop__person__isnull=False)
+        .order_by("crop_id")
+        .values_list("crop__person_id", "vector")
+    )
     crops = (
         Embedding.objects.filter(model_name=model, crop__session_id=session_id)
         .order_by("crop_id")
-        .values_list("crop_id", "crop__person_id", "crop__photo_id", "vector")
+        .values_list("crop_id", "crop__photo_id", "crop__person_id", "vector")
     )
-    # Grouped by photo (in photo id order; crops without a photo first, each alone).
-    photos = {}
-    for crop_id, person_id, photo_id, blob in crops:
-        key = (photo_id, 0) if photo_id is not None else (-1, crop_id)
-        photos.setdefault(key, []).append((crop_id, person_id, photo_id, unpack(blob)))
-    decisions, unknown, unknown_vectors = [], [], []
-    for key in sorted(photos):
-        taken = [False] * len(people)
-        open_crops = []
-        for crop_id, person_id, photo_id, vector in photos[key]:
-            if person_id is None:
-                open_crops.append((crop_id, photo_id, vector))
-                continue
-            if person_id in index:
-                taken[index[person_id]] = True
-            decisions.append(
-                dict(crop_id=crop_id, photo_id=photo_id, person=person_id, distance=0.0, margin=None, enrolled=True)
-            )
-        if not open_crops:
-            continue
-        distances = person_distances(np.array([c[2] for c in open_crops]), enrolled)
-        for (crop_id, photo_id, vector), found in zip(
-            open_crops, match_photo(distances, threshold, taken), strict=True
-        ):
-            if found is None:
-                unknown.append(crop_id)
-                unknown_vectors.append(vector)
-            decisions.append(
-                dict(
-                    crop_id=crop_id,
-                    photo_id=photo_id,
-                    person=people[found[0]][0] if found else None,
-                    distance=f32(found[1]) if found else None,
-                    margin=f32(found[2]) if found else None,
-                    enrolled=False,
-                )
-            )
-    decisions.sort(key=lambda d: d["crop_id"])
     limit = contract.LIMITS["max_clustered"]
-    if len(unknown) > limit:
+    found, clusters = rules.assign(
+        [(crop_id, photo_id, person_id, bytes(blob)) for crop_id, photo_id, person_id, blob in crops],
+        [pid for pid, _ in people],
+        [(person_id, bytes(blob)) for person_id, blob in references],
+        threshold,
+        cluster_threshold,
+        limit,
+    )
+    decisions = [
+        dict(
+            crop_id=crop_id,
+            photo_id=photo_id,
+            person=person,
+            distance=None if distance is None else f32(distance),
+            margin=None if margin is None else f32(margin),
+            enrolled=enrolled,
+        )
+        for crop_id, photo_id, person, distance, margin, enrolled in found
+    ]
+    unknown = sum(1 for d in decisions if d["person"] is None)
+    if unknown > limit:
         log.warning(
             "session %s: %d unknown faces; the first %d are clustered, the rest left one per group",
             session_id,
-            len(unknown),
+            unknown,
             limit,
         )
-    clusters = [
-        [unknown[i] for i in members] for members in clustering.cluster(unknown_vectors[:limit], cluster_threshold)
-    ]
-    clusters += [[crop] for crop in unknown[limit:]]
     not_embedded = list(
         FaceCrop.objects.filter(session_id=session_id)
         .exclude(embeddings__model_name=model)
@@ -191,20 +164,11 @@ def register(session_id, model_name=None, threshold=None):
     }
 
 
-def csv_field(value):
-    """Quoted when it holds a comma, quote or line break; never a spreadsheet formula."""
-    if value[:1] in ("=", "+", "-", "@"):
-        value = "'" + value
-    if any(c in value for c in ',"\n\r'):
-        value = '"' + value.replace('"', '""') + '"'
-    return value
-
-
 def register_csv(register_answer):
-    lines = ["person_id,name,present,crop_ids,best_distance"]
-    for p in register_answer["people"]:
-        ids = " ".join(str(c["crop_id"]) for c in p["crops"])
-        finite = [c["distance"] for c in p["crops"] if c["distance"] is not None]
-        best = f"{min(finite):.3f}" if finite else ""
-        lines.append(f"{p['person_id']},{csv_field(p['name'])},{'yes' if p['present'] else 'no'},{ids},{best}")
-    return "\n".join(lines) + "\n"
+    """One row per person, as facenet-server writes it (the rules' ``register_csv``)."""
+    return rules.register_csv(
+        [
+            (p["person_id"], p["name"], p["present"], [(c["crop_id"], c["distance"]) for c in p["crops"]])
+            for p in register_answer["people"]
+        ]
+    )

@@ -38,8 +38,9 @@ step() {
     # is off out here, stops at it.
     local errexit=0
     case $- in *e*) errexit=1; set +e ;; esac
-    # Everything a step prints is also kept for the test count of steps_summary.
-    ( set -eo pipefail; "$@" ) 2>&1 | tee -a "$STEPS_LANES_DIR/output.log"
+    # Everything a step prints is also kept for the test count of steps_summary: a file per
+    # lane, so that lanes writing at once never split each other's lines.
+    ( set -eo pipefail; "$@" ) 2>&1 | tee -a "$STEPS_LANES_DIR/output-${STEPS_LANE:-main}.log"
     rc=${PIPESTATUS[0]}
     [ "$errexit" -eq 1 ] && set -e
     secs=$(_steps_since "$t0")
@@ -97,8 +98,8 @@ steps_summary() {
     echo "| **total (wall)** | | **$(_steps_since "$STEPS_START")** | |"
     echo
     # cargo: "test result: ok. 13 passed; 0 failed; …"; node --test: "# pass 28" / "# fail 0".
-    awk '/^test result: / { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+    cat "$STEPS_LANES_DIR"/output-*.log 2>/dev/null | awk '/^test result: / { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
          /^# pass [0-9]+$/ { p += $3 } /^# fail [0-9]+$/ { f += $3 }
-         END { printf "tests: %d passed, %d failed\n", p, f }' "$STEPS_LANES_DIR/output.log"
+         END { printf "tests: %d passed, %d failed\n", p, f }'
     rm -rf "$STEPS_FILE" "$STEPS_LANES_DIR"
 }

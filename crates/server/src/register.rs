@@ -1,6 +1,8 @@
-//! From a session's vectors to who was present: faces matched one-to-one per photo to the
-//! enrolled people (`matching.rs`), the rest clustered; served as the assignment, the register
-//! (JSON) and its CSV export.
+//! From a session's vectors to who was present, served as the assignment, the register (JSON)
+//! and its CSV export. The rules — faces matched one-to-one per photo to the enrolled people, the
+//! rest clustered, the register's lines and CSV — are the attendance crate's
+//! (`crates/attendance`); what is the server's here: reading the store, one large clustering per
+//! core at a time, the answers.
 
 use crate::db::{self, StoredVector};
 use crate::error::AppError;

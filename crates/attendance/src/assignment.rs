@@ -131,7 +131,7 @@ pub fn match_session(faces: Vec<Face>, people: &[i64], references: Vec<Reference
 /// one past them stays a group of its own. Groups of crop ids, largest first.
 pub fn cluster_unknown(unknown: &[(i64, Vec<f32>)], threshold: f32, max: usize) -> Vec<Vec<i64>> {
     let clustered = unknown.len().min(max);
-    let vectors: Vec<Vec<f32>> = unknown[..clustered].iter().map(|(_, v)| v.clone()).collect();
+    let vectors: Vec<&[f32]> = unknown[..clustered].iter().map(|(_, v)| v.as_slice()).collect();
     let mut groups: Vec<Vec<i64>> = cluster(&vectors, threshold)
         .into_iter()
         .map(|members| members.iter().map(|&i| unknown[i].0).collect())

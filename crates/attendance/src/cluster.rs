@@ -20,7 +20,7 @@ pub fn nearest_person(vector: &[f32], enrolled: &[(i64, Vec<f32>)]) -> Option<(i
 /// kodama (Müllner's algorithms) builds the dendrogram in O(n²) time from the condensed
 /// distance matrix (n·(n − 1)/2 f32: 200 MB at 10,000 vectors); average linkage never merges
 /// at a smaller distance than an earlier merge, so the clusters are the merges up to `threshold`.
-pub fn cluster(vectors: &[Vec<f32>], threshold: f32) -> Vec<Vec<usize>> {
+pub fn cluster<V: AsRef<[f32]>>(vectors: &[V], threshold: f32) -> Vec<Vec<usize>> {
     let n = vectors.len();
     if n < 2 {
         return (0..n).map(|i| vec![i]).collect();
@@ -28,7 +28,7 @@ pub fn cluster(vectors: &[Vec<f32>], threshold: f32) -> Vec<Vec<usize>> {
     let mut condensed = Vec::with_capacity(n * (n - 1) / 2);
     for i in 0..n {
         for j in i + 1..n {
-            let d = 1.0 - cosine(&vectors[i], &vectors[j]);
+            let d = 1.0 - cosine(vectors[i].as_ref(), vectors[j].as_ref());
             condensed.push(if d.is_finite() { d } else { 2.0 });
         }
     }
@@ -66,7 +66,7 @@ mod tests {
         let v = [unit(0.0), unit(90.0), unit(5.0), unit(95.0), unit(10.0), unit(200.0)];
         assert_eq!(cluster(&v, 0.1), vec![vec![0, 2, 4], vec![1, 3], vec![5]]);
         assert_eq!(cluster(&v, 0.0001), (0..6).map(|i| vec![i]).collect::<Vec<_>>());
-        assert_eq!(cluster(&[], 0.3), Vec::<Vec<usize>>::new());
+        assert_eq!(cluster::<Vec<f32>>(&[], 0.3), Vec::<Vec<usize>>::new());
     }
 
     /// The textbook algorithm, O(n³): merge the closest pair while ≤ threshold, distances

@@ -32,7 +32,7 @@ impl ApiHarness {
     pub fn new(repo: &Path, data_dir: &Path) -> ApiHarness {
         let _ = std::fs::remove_dir_all(data_dir);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-        let state = AppState::open(data_dir, TOKEN, repo).expect("a database");
+        let state = AppState::open(data_dir, Some(TOKEN), repo).expect("a database");
         let harness = ApiHarness { runtime, state };
         let crop = std::fs::read(repo.join("tests/faces/s1a.jpg")).expect("a test crop");
         assert_eq!(harness.call("POST", "/sessions/", br#"{"name":"fuzz"}"#.to_vec(), "application/json").0, 201);

@@ -7,8 +7,8 @@
  * @typedef {'DecodeError'|'UnsupportedFormat'|'ImageTooLarge'|'ImageTooSmall'|'InvalidInput'|
  *   'ModelLoadError'|'UnknownModel'|'InferenceError'|'FetchError'|'WorkerCrashed'|
  *   'Timeout'|'Cancelled'|'CropNotFound'|'NotFound'|'InvalidRequest'|
- *   'EmbeddingExists'|'InvalidEmbedding'|'Unauthorized'|'EndpointMoved'|'MethodNotAllowed'|
- *   'PayloadTooLarge'|'InternalError'} ErrorCode
+ *   'EmbeddingExists'|'InvalidEmbedding'|'Unauthorized'|'Forbidden'|'Conflict'|
+ *   'RegisterFinalized'|'EndpointMoved'|'MethodNotAllowed'|'PayloadTooLarge'|'InternalError'} ErrorCode
  */
 
 /** @type {readonly ErrorCode[]} */
@@ -16,8 +16,8 @@ export const ERROR_CODES = Object.freeze([
   'DecodeError', 'UnsupportedFormat', 'ImageTooLarge', 'ImageTooSmall', 'InvalidInput',
   'ModelLoadError', 'UnknownModel', 'InferenceError', 'FetchError', 'WorkerCrashed',
   'Timeout', 'Cancelled', 'CropNotFound', 'NotFound', 'InvalidRequest',
-  'EmbeddingExists', 'InvalidEmbedding', 'Unauthorized', 'EndpointMoved', 'MethodNotAllowed',
-  'PayloadTooLarge', 'InternalError',
+  'EmbeddingExists', 'InvalidEmbedding', 'Unauthorized', 'Forbidden', 'Conflict',
+  'RegisterFinalized', 'EndpointMoved', 'MethodNotAllowed', 'PayloadTooLarge', 'InternalError',
 ]);
 
 /**
@@ -29,8 +29,8 @@ export const ERROR_CODES = Object.freeze([
 export const HTTP_STATUS = Object.freeze({
   DecodeError: 422, UnsupportedFormat: 422, ImageTooLarge: 413, ImageTooSmall: 422, InvalidInput: 422,
   Timeout: 408, CropNotFound: 404, NotFound: 404, InvalidRequest: 400, EmbeddingExists: 409,
-  InvalidEmbedding: 422, Unauthorized: 401, EndpointMoved: 410, MethodNotAllowed: 405, PayloadTooLarge: 413,
-  InternalError: 500,
+  InvalidEmbedding: 422, Unauthorized: 401, Forbidden: 403, Conflict: 409, RegisterFinalized: 409,
+  EndpointMoved: 410, MethodNotAllowed: 405, PayloadTooLarge: 413, InternalError: 500,
 });
 
 /** Hex digits of the weights' sha256 that make a vector's `model_version`. */
@@ -41,7 +41,17 @@ export const API_BASE = '/api/attendance';
 
 /** The API's paths under `API_BASE`, `{id}` standing for a number. */
 export const API_PATHS = Object.freeze({
+  ME: '/me/',
+  USERS: '/users/',
+  USER_TOKENS: '/users/{id}/tokens/',
+  CLASSES: '/classes/',
+  CLASS: '/classes/{id}/',
+  CLASS_PUPILS: '/classes/{id}/pupils/',
+  CLASS_PUPIL: '/classes/{id}/pupils/{person_id}/',
+  CLASS_ATTENDANCE: '/classes/{id}/attendance/',
+  CLASS_ATTENDANCE_CSV: '/classes/{id}/attendance.csv',
   SESSIONS: '/sessions/',
+  SESSION: '/sessions/{id}/',
   SESSION_CROPS: '/sessions/{id}/face-crops/',
   SESSION_PHOTOS: '/sessions/{id}/photos/',
   ASSIGNMENTS: '/sessions/{id}/assignments/',
@@ -52,6 +62,13 @@ export const API_PATHS = Object.freeze({
   CROP_EMBEDDING: '/face-crops/{id}/embedding/',
   EMBEDDINGS_BATCH: '/face-crops/embeddings-batch/',
   PEOPLE: '/people/',
+  PERSON: '/people/{id}/',
+  PERSON_REFERENCES: '/people/{id}/references/',
+  PERSON_ATTENDANCE: '/people/{id}/attendance/',
+  MARK: '/sessions/{id}/attendance/{person_id}/',
+  FINALIZE: '/sessions/{id}/finalize/',
+  REOPEN: '/sessions/{id}/reopen/',
+  CROP_PERSON: '/face-crops/{id}/person/',
   OLD_GENERATE_EMBEDDING: '/face-crops/{id}/generate-embedding/',
   OLD_GENERATE_EMBEDDINGS_BATCH: '/face-crops/generate-embeddings-batch/',
 });

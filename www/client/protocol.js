@@ -8,13 +8,15 @@ import { API_BASE, API_PATHS, ERROR_CODES, MODEL_VERSION_LENGTH } from './contra
 export { ERROR_CODES, MODEL_VERSION_LENGTH };
 
 /**
- * A path of the HTTP API with its `{id}` filled in:
- * `apiPath('CROP_EMBEDDING', 7)` → `'/api/attendance/face-crops/7/embedding/'`.
+ * A path of the HTTP API with its ids (`{id}`, then `{person_id}`) filled in, in order:
+ * `apiPath('CROP_EMBEDDING', 7)` → `'/api/attendance/face-crops/7/embedding/'`,
+ * `apiPath('MARK', 3, 12)` → `'/api/attendance/sessions/3/attendance/12/'`.
  * @param {keyof typeof API_PATHS} name
- * @param {number | string | null} [id] (a missing id shows as `null` and the server refuses it)
+ * @param {...(number | string | null | undefined)} ids (a missing id shows as `null` and the server refuses it)
  */
-export function apiPath(name, id) {
-  return API_BASE + API_PATHS[name].replace('{id}', encodeURIComponent(String(id)));
+export function apiPath(name, ...ids) {
+  let i = 0;
+  return API_BASE + API_PATHS[name].replace(/\{\w+\}/g, () => encodeURIComponent(String(ids[i++] ?? null)));
 }
 /** @typedef {import('./contract.js').ErrorCode} ErrorCode */
 

@@ -13,7 +13,7 @@
 //! register_csv([(person_id, name, present, [(crop_id, distance | None)])]) → str
 //! ```
 
-use facenet_attendance::{cluster_unknown, match_session, Decision, Face, Reference, RosterLine};
+use facenet_attendance::{cluster_unknown, match_session, Decision, Face, Mark, Reference, RosterLine};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -41,7 +41,7 @@ fn assign(
 ) -> PyResult<(Vec<PyDecision>, Vec<Vec<i64>>)> {
     let faces = faces
         .into_iter()
-        .map(|(crop_id, photo_id, person_id, v)| Ok(Face { crop_id, photo_id, person_id, vector: vector(&v)? }))
+        .map(|(crop_id, photo_id, person_id, v)| Ok(Face { crop_id, photo_id, person_id, verdict: None, vector: vector(&v)? }))
         .collect::<PyResult<Vec<_>>>()?;
     let references = references
         .into_iter()
@@ -66,6 +66,8 @@ fn register_csv(lines: Vec<(i64, String, bool, Vec<(i64, Option<f32>)>)>) -> Str
             person_id,
             name,
             present,
+            mark: if present { Mark::Present } else { Mark::Absent },
+            by_hand: false,
             faces: faces
                 .into_iter()
                 .map(|(crop_id, distance)| Decision {
@@ -75,6 +77,7 @@ fn register_csv(lines: Vec<(i64, String, bool, Vec<(i64, Option<f32>)>)>) -> Str
                     distance: distance.unwrap_or(f32::NAN),
                     margin: None,
                     enrolled: false,
+                    by_teacher: false,
                 })
                 .collect(),
         })

@@ -43,7 +43,9 @@ class RegisterCsv(unittest.TestCase):
     def test_rows_are_formula_safe_with_the_nearest_distance(self):
         csv = rules.register_csv([(1, "=Ana, A", True, [(10, 0.2134), (11, 0.3)]), (2, "Ben", False, [])])
         self.assertEqual(
-            csv, "person_id,name,present,crop_ids,best_distance\n1,\"'=Ana, A\",yes,10 11,0.213\n2,Ben,no,,\n"
+            csv,
+            "\ufeffperson_id,name,present,crop_ids,best_distance,mark,by_hand\n"
+            "1,\"'=Ana, A\",yes,10 11,0.213,present,no\n2,Ben,no,,,absent,no\n",
         )
 
 

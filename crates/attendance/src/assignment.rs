@@ -15,8 +15,20 @@ pub struct Face {
     pub photo_id: Option<i64>,
     /// The person this face is enrolled as (one of their references), if it is.
     pub person_id: Option<i64>,
+    /// What the teacher said this face is, if they did: it overrides both the enrolment label
+    /// and the matching.
+    pub verdict: Option<Verdict>,
     /// The face's vector, of the model the assignment is for.
     pub vector: Vec<f32>,
+}
+
+/// A teacher's word on one face of a lesson.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// This face is that pupil (it takes them out of its photo's matching, as an enrolled face does).
+    Person(i64),
+    /// This face is nobody of the class: neither matched nor clustered.
+    NotInClass,
 }
 
 /// One reference face of a person: what their faces in a lesson are compared with.
@@ -45,6 +57,8 @@ pub struct Decision {
     pub margin: Option<f32>,
     /// Whether the face is one of the person's references rather than a match.
     pub enrolled: bool,
+    /// Whether the teacher decided it ([`Verdict`]) rather than the matching.
+    pub by_teacher: bool,
 }
 
 /// The outcome of [`match_session`].
@@ -60,7 +74,9 @@ pub struct Matched {
 /// Decides every face of a lesson. `people` are the ids that can be matched (in the order ties
 /// are broken in: the first of two equally near people wins); references of anyone else are
 /// ignored, and so is an enrolled face's label for anyone else (the face still counts as that
-/// person's, but takes nobody out of the matching).
+/// person's, but takes nobody out of the matching). A teacher's [`Verdict`] decides its face
+/// before anything else: `Person` as an enrolled face does (distance 0), `NotInClass` leaves the
+/// face with nobody and out of the unknown faces.
 ///
 /// ```text
 /// photo 7: face 10 (enrolled as Ana), face 11, face 12     Ana taken in photo 7:
@@ -90,22 +106,27 @@ pub fn match_session(faces: Vec<Face>, people: &[i64], references: Vec<Reference
         let mut taken = vec![false; people.len()];
         let mut open = Vec::new();
         for face in faces {
-            match face.person_id {
-                Some(person) => {
-                    if let Some(&i) = index.get(&person) {
-                        taken[i] = true;
-                    }
-                    decisions.push(Decision {
-                        crop_id: face.crop_id,
-                        photo_id: face.photo_id,
-                        person_id: Some(person),
-                        distance: 0.0,
-                        margin: None,
-                        enrolled: true,
-                    });
+            let (person, by_teacher) = match (face.verdict, face.person_id) {
+                (Some(Verdict::Person(person)), _) => (Some(person), true),
+                (Some(Verdict::NotInClass), _) => (None, true),
+                (None, Some(person)) => (Some(person), false),
+                (None, None) => {
+                    open.push(face);
+                    continue;
                 }
-                None => open.push(face),
+            };
+            if let Some(&i) = person.and_then(|p| index.get(&p)) {
+                taken[i] = true;
             }
+            decisions.push(Decision {
+                crop_id: face.crop_id,
+                photo_id: face.photo_id,
+                person_id: person,
+                distance: if person.is_some() { 0.0 } else { f32::NAN },
+                margin: None,
+                enrolled: !by_teacher,
+                by_teacher,
+            });
         }
         let distances: Vec<Vec<f32>> = open.iter().map(|f| person_distances(&f.vector, &enrolled)).collect();
         for (face, found) in open.into_iter().zip(match_photo(&distances, threshold, &taken)) {
@@ -116,6 +137,7 @@ pub fn match_session(faces: Vec<Face>, people: &[i64], references: Vec<Reference
                 distance: found.map_or(f32::NAN, |m| m.distance),
                 margin: found.map(|m| m.margin),
                 enrolled: false,
+                by_teacher: false,
             });
             if found.is_none() {
                 unknown.push((face.crop_id, face.vector));
@@ -146,7 +168,7 @@ mod tests {
 
     fn face(crop_id: i64, photo_id: Option<i64>, person_id: Option<i64>, angle_deg: f32) -> Face {
         let r = angle_deg.to_radians();
-        Face { crop_id, photo_id, person_id, vector: vec![r.cos(), r.sin()] }
+        Face { crop_id, photo_id, person_id, verdict: None, vector: vec![r.cos(), r.sin()] }
     }
 
     fn reference(person_id: i64, angle_deg: f32) -> Reference {
@@ -174,6 +196,35 @@ mod tests {
         // threshold, so the margin is counted to the threshold: 0.1 − 0.0038.
         assert!((m.decisions[2].distance - (1.0 - 5f32.to_radians().cos())).abs() < 1e-6);
         assert!((m.decisions[2].margin.unwrap() - (0.1 - m.decisions[2].distance)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_teachers_verdict_overrides_the_label_and_the_matching() {
+        // Photo 1: a face at 1° (Ana's look) that the teacher says is Ben; a face at 2° → Ana
+        // (Ana is not taken: the first face is Ben's). A face the teacher says is nobody of the
+        // class: no person, not among the unknown. A face enrolled as Ana that the teacher says is Ben.
+        let mut faces = vec![
+            face(1, Some(1), None, 1.0),
+            face(2, Some(1), None, 2.0),
+            face(3, Some(1), None, 45.0),
+            face(4, Some(2), Some(100), 0.0),
+        ];
+        faces[0].verdict = Some(Verdict::Person(200));
+        faces[2].verdict = Some(Verdict::NotInClass);
+        faces[3].verdict = Some(Verdict::Person(200));
+        let m = match_session(faces, &[100, 200], vec![reference(100, 0.0), reference(200, 90.0)], 0.1);
+        let who: Vec<(i64, Option<i64>, bool, bool)> =
+            m.decisions.iter().map(|d| (d.crop_id, d.person_id, d.enrolled, d.by_teacher)).collect();
+        assert_eq!(
+            who,
+            vec![
+                (1, Some(200), false, true),
+                (2, Some(100), false, false),
+                (3, None, false, true),
+                (4, Some(200), false, true)
+            ]
+        );
+        assert!(m.unknown.is_empty(), "a face that is nobody of the class is not clustered");
     }
 
     #[test]

@@ -6,8 +6,12 @@
 //! a lesson's faces: (crop, photo, enrolled as?, vector)   the references: (person, vector)
 //!   → match_session    one-to-one per photo, within the threshold (matching.rs)
 //!   → cluster_unknown  the faces matched to nobody, average linkage (cluster.rs)
-//!   → register         every person present or absent, with the faces that decided it
-//!   → register_csv     one row per person, formula-safe
+//!   → register         every pupil of the roster with their mark: the faces', or the teacher's by hand
+//!   → register_csv     one row per pupil, formula-safe, UTF-8 with a BOM
+//! a posted vector → vector::validate: the served model, version, dimension, finite, unit norm
+//! finalised registers' marks over a range
+//!   → class_report     pupils × lessons, counts and rate (report.rs); report_csv
+//!   → Counts::of       a pupil's history: counts and rate
 //! ```
 //!
 //! ```
@@ -17,23 +21,28 @@
 //! let references = vec![Reference { person_id: ana, vector: vec![1.0, 0.0] }, Reference { person_id: ben, vector: vec![0.0, 1.0] }];
 //! // One photo, two faces: one near Ana, one far from everybody.
 //! let faces = vec![
-//!     Face { crop_id: 10, photo_id: Some(7), person_id: None, vector: vec![0.99, 0.1] },
-//!     Face { crop_id: 11, photo_id: Some(7), person_id: None, vector: vec![-1.0, 0.0] },
+//!     Face { crop_id: 10, photo_id: Some(7), person_id: None, verdict: None, vector: vec![0.99, 0.1] },
+//!     Face { crop_id: 11, photo_id: Some(7), person_id: None, verdict: None, vector: vec![-1.0, 0.0] },
 //! ];
 //! let matched = match_session(faces, &[ana, ben], references, 0.42);
 //! assert_eq!(matched.decisions[0].person_id, Some(ana));
 //! assert_eq!(matched.unknown.len(), 1);
-//! let lines = register(&[(ana, "Ana".into()), (ben, "Ben".into())], &matched.decisions);
+//! let lines = register(&[(ana, "Ana".into()), (ben, "Ben".into())], &matched.decisions, &[]);
 //! assert!(lines[0].present && !lines[1].present);
 //! ```
 
 mod assignment;
 pub mod cluster;
+mod mark;
 pub mod matching;
 mod register;
+pub mod report;
+pub mod time;
+pub mod vector;
 
-pub use assignment::{cluster_unknown, match_session, Decision, Face, Matched, Reference};
-pub use register::{csv_field, register, register_csv, RosterLine};
+pub use assignment::{cluster_unknown, match_session, Decision, Face, Matched, Reference, Verdict};
+pub use mark::Mark;
+pub use register::{csv_field, register, register_csv, RosterLine, BOM};
 
 /// Cosine similarity of two vectors; distances here are `1 − cosine`. The same arithmetic, in
 /// the same order, as the core's `facenet_wasm::cosine`, so that a backend's distances equal the

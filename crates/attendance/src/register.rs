@@ -1,7 +1,8 @@
-//! The register: every person of the list present or absent, with the faces that decided it,
-//! and its CSV export.
+//! The register: every pupil of the roster with their mark — what the lesson's faces say, or
+//! what the teacher set by hand — and the faces behind it; its CSV export.
 
 use crate::assignment::Decision;
+use crate::mark::Mark;
 
 /// One person's line of the register.
 #[derive(Debug, Clone, PartialEq)]
@@ -10,39 +11,68 @@ pub struct RosterLine {
     pub person_id: i64,
     /// Their display name.
     pub name: String,
-    /// Whether any face of the lesson is theirs.
+    /// Whether they were in the lesson: their mark is present or late.
     pub present: bool,
-    /// Those faces (enrolled or matched), by crop id.
+    /// Their mark: the teacher's when [`RosterLine::by_hand`], else present when a face of the
+    /// lesson is theirs and absent when none is.
+    pub mark: Mark,
+    /// Whether the teacher set the mark by hand.
+    pub by_hand: bool,
+    /// The faces of the lesson that are theirs (enrolled, matched or given by the teacher), by crop id.
     pub faces: Vec<Decision>,
 }
 
-/// The register over `people` (id, name), in their order, from a lesson's decisions.
-pub fn register(people: &[(i64, String)], decisions: &[Decision]) -> Vec<RosterLine> {
+/// The register over `people` (id, name), in their order, from a lesson's decisions and the
+/// teacher's marks by hand (person id → mark; a mark for someone not in `people` is ignored).
+pub fn register(people: &[(i64, String)], decisions: &[Decision], marks: &[(i64, Mark)]) -> Vec<RosterLine> {
     people
         .iter()
         .map(|(id, name)| {
             let faces: Vec<Decision> = decisions.iter().filter(|d| d.person_id == Some(*id)).copied().collect();
-            RosterLine { person_id: *id, name: name.clone(), present: !faces.is_empty(), faces }
+            let by_hand = marks.iter().rev().find(|(p, _)| p == id).map(|(_, m)| *m);
+            let mark = by_hand.unwrap_or(if faces.is_empty() { Mark::Absent } else { Mark::Present });
+            RosterLine {
+                person_id: *id,
+                name: name.clone(),
+                present: mark.attended(),
+                mark,
+                by_hand: by_hand.is_some(),
+                faces,
+            }
         })
         .collect()
 }
 
-/// The register as CSV, one row per person; `best_distance` is the nearest of their faces
-/// (0.000 for an enrolled one), empty when absent.
+/// A UTF-8 byte order mark: spreadsheet programs read a CSV that starts with it as UTF-8, so
+/// that "Zoë" and "Łukasz" open as written.
+pub const BOM: &str = "\u{feff}";
+
+/// The register as CSV (after a [`BOM`]), one row per person; `best_distance` is the nearest of
+/// their faces (0.000 for an enrolled one or one the teacher gave), empty when none; `mark` is
+/// theirs, `by_hand` says whether the teacher set it.
 ///
 /// ```text
-/// person_id,name,present,crop_ids,best_distance
-/// 1,Ana,yes,12 17,0.213
-/// 2,Ben,no,,
+/// person_id,name,present,crop_ids,best_distance,mark,by_hand
+/// 1,Ana,yes,12 17,0.213,present,no
+/// 2,Ben,no,,,absent,no
+/// 3,Cleo,yes,,,late,yes
 /// ```
 pub fn register_csv(lines: &[RosterLine]) -> String {
-    let mut csv = String::from("person_id,name,present,crop_ids,best_distance\n");
+    let mut csv = format!("{BOM}person_id,name,present,crop_ids,best_distance,mark,by_hand\n");
     for line in lines {
         let ids: Vec<String> = line.faces.iter().map(|f| f.crop_id.to_string()).collect();
         let best = line.faces.iter().map(|f| f.distance).filter(|d| d.is_finite()).fold(f32::INFINITY, f32::min);
         let best = if best.is_finite() { format!("{best:.3}") } else { String::new() };
-        let present = if line.present { "yes" } else { "no" };
-        csv.push_str(&format!("{},{},{present},{},{best}\n", line.person_id, csv_field(&line.name), ids.join(" ")));
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        csv.push_str(&format!(
+            "{},{},{},{},{best},{},{}\n",
+            line.person_id,
+            csv_field(&line.name),
+            yes(line.present),
+            ids.join(" "),
+            line.mark,
+            yes(line.by_hand)
+        ));
     }
     csv
 }
@@ -79,19 +109,43 @@ mod tests {
             distance,
             margin: None,
             enrolled,
+            by_teacher: false,
         };
         let decisions = [
             decision(12, Some(1), 0.2134, false),
             decision(17, Some(1), 0.3, false),
             decision(18, None, f32::NAN, false),
         ];
-        let lines = register(&[(1, "Ana".into()), (2, "=Ben, B".into())], &decisions);
+        let lines = register(&[(1, "Ana".into()), (2, "=Ben, B".into())], &decisions, &[]);
         assert_eq!(lines.iter().map(|l| l.present).collect::<Vec<_>>(), [true, false]);
         assert_eq!(
             register_csv(&lines),
-            "person_id,name,present,crop_ids,best_distance\n1,Ana,yes,12 17,0.213\n2,\"'=Ben, B\",no,,\n"
+            "\u{feff}person_id,name,present,crop_ids,best_distance,mark,by_hand\n\
+             1,Ana,yes,12 17,0.213,present,no\n2,\"'=Ben, B\",no,,,absent,no\n"
         );
-        let enrolled = register(&[(1, "Ana".into())], &[decision(5, Some(1), 0.0, true)]);
-        assert!(register_csv(&enrolled).ends_with("1,Ana,yes,5,0.000\n"));
+        let enrolled = register(&[(1, "Ana".into())], &[decision(5, Some(1), 0.0, true)], &[]);
+        assert!(register_csv(&enrolled).ends_with("1,Ana,yes,5,0.000,present,no\n"));
+    }
+
+    #[test]
+    fn a_mark_by_hand_wins_over_the_faces_and_the_last_one_counts() {
+        let seen = Decision {
+            crop_id: 12,
+            photo_id: Some(1),
+            person_id: Some(1),
+            distance: 0.2,
+            margin: None,
+            enrolled: false,
+            by_teacher: false,
+        };
+        let people = [(1, "Ana".to_string()), (2, "Ben".to_string()), (3, "Cleo".to_string())];
+        let marks = [(1, Mark::Absent), (2, Mark::Present), (2, Mark::Late), (9, Mark::Present)];
+        let lines = register(&people, &[seen], &marks);
+        let got: Vec<(Mark, bool, bool, usize)> =
+            lines.iter().map(|l| (l.mark, l.by_hand, l.present, l.faces.len())).collect();
+        assert_eq!(
+            got,
+            vec![(Mark::Absent, true, false, 1), (Mark::Late, true, true, 0), (Mark::Absent, false, false, 0)]
+        );
     }
 }

@@ -5,31 +5,46 @@
 use crate::body::parse;
 use crate::db::{self, vector_to_blob};
 use crate::error::AppError;
-use crate::register;
+use crate::scope::{self, Caller};
 use crate::wire::{
-    BatchAnswer, BatchPost, BatchResult, Crop, CropCreated, EmbeddingPost, EmbeddingStored, Enroll, Enrolled, FaceBox,
-    NewSession, Person, Photo, PhotoCreated, PhotoInfo, SessionCreated, SessionSummary, Status, UploadQuery,
+    BatchAnswer, BatchPost, BatchResult, Crop, CropCreated, EmbeddingPost, EmbeddingStored, FaceBox, NewSession, Photo,
+    PhotoCreated, PhotoInfo, SessionCreated, SessionSummary, Status, UploadQuery,
 };
-use crate::AppState;
+use crate::{accounts, classes, record, register, reports, AppState};
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
-use axum::{Json, Router};
+use axum::routing::{any, delete, get, post, put};
+use axum::{Extension, Json, Router};
+use facenet_attendance::{time, vector};
 use facenet_wasm::{decode_image, Limits};
 use rusqlite::{params, Connection, OptionalExtension};
-use subtle::ConstantTimeEq;
 
 /// Where the API lives; every path below is under it.
 pub const API_BASE: &str = "/api/attendance";
 
 /// Every call of the API that needs the token: `(method, path under API_BASE)`. tests/contract.rs
 /// checks that the router answers each and that the README's table lists each.
-pub const ROUTES: [(&str, &str); 15] = [
+pub const ROUTES: [(&str, &str); 40] = [
+    ("GET", paths::ME),
+    ("GET", paths::USERS),
+    ("POST", paths::USERS),
+    ("POST", paths::USER_TOKENS),
+    ("DELETE", paths::USER_TOKENS),
+    ("GET", paths::CLASSES),
+    ("POST", paths::CLASSES),
+    ("GET", paths::CLASS),
+    ("PATCH", paths::CLASS),
+    ("DELETE", paths::CLASS),
+    ("GET", paths::CLASS_PUPILS),
+    ("POST", paths::CLASS_PUPILS),
+    ("DELETE", paths::CLASS_PUPIL),
+    ("GET", paths::CLASS_ATTENDANCE),
+    ("GET", paths::CLASS_ATTENDANCE_CSV),
     ("GET", paths::SESSIONS),
     ("POST", paths::SESSIONS),
+    ("GET", paths::SESSION),
     ("GET", paths::SESSION_CROPS),
     ("POST", paths::SESSION_CROPS),
     ("GET", paths::SESSION_PHOTOS),
@@ -43,13 +58,22 @@ pub const ROUTES: [(&str, &str); 15] = [
     ("POST", paths::EMBEDDINGS_BATCH),
     ("GET", paths::PEOPLE),
     ("POST", paths::PEOPLE),
+    ("GET", paths::PERSON),
+    ("PATCH", paths::PERSON),
+    ("POST", paths::PERSON_REFERENCES),
+    ("GET", paths::PERSON_ATTENDANCE),
+    ("PUT", paths::MARK),
+    ("POST", paths::FINALIZE),
+    ("POST", paths::REOPEN),
+    ("PUT", paths::CROP_PERSON),
+    ("DELETE", paths::CROP_PERSON),
 ];
 
 /// Defines the `paths` module once: a constant per path and `paths::ALL`, every path by name
 /// (www/client/contract.js's `API_PATHS` is generated from it).
 macro_rules! api_paths {
     ($($(#[doc = $doc:literal])+ $name:ident = $path:literal,)+) => {
-        /// The API's paths under [`API_BASE`], `{id}` standing for a number.
+        /// The API's paths under [`API_BASE`], `{id}` (and `{person_id}`) standing for a number.
         pub mod paths {
             $($(#[doc = $doc])+ pub const $name: &str = $path;)+
             /// Every path by its constant's name.
@@ -59,8 +83,28 @@ macro_rules! api_paths {
 }
 
 api_paths! {
-    /// Sessions: list, create.
+    /// Who the token is.
+    ME = "/me/",
+    /// Accounts (admins): list, create.
+    USERS = "/users/",
+    /// An account's tokens (admins): issue one, revoke all.
+    USER_TOKENS = "/users/{id}/tokens/",
+    /// Classes: the caller's; create (admins).
+    CLASSES = "/classes/",
+    /// One class: read; change and delete (admins).
+    CLASS = "/classes/{id}/",
+    /// A class's roster: list, add a pupil.
+    CLASS_PUPILS = "/classes/{id}/pupils/",
+    /// A pupil on a class's roster: take them off it.
+    CLASS_PUPIL = "/classes/{id}/pupils/{person_id}/",
+    /// A class's attendance over a range, pupils × lessons.
+    CLASS_ATTENDANCE = "/classes/{id}/attendance/",
+    /// The same as CSV.
+    CLASS_ATTENDANCE_CSV = "/classes/{id}/attendance.csv",
+    /// Sessions (lessons): the caller's, create.
     SESSIONS = "/sessions/",
+    /// One session.
+    SESSION = "/sessions/{id}/",
     /// A session's crops: list, upload one.
     SESSION_CROPS = "/sessions/{id}/face-crops/",
     /// A session's photos: list, register one.
@@ -79,8 +123,22 @@ api_paths! {
     CROP_EMBEDDING = "/face-crops/{id}/embedding/",
     /// Post many vectors.
     EMBEDDINGS_BATCH = "/face-crops/embeddings-batch/",
-    /// People: list, enroll.
+    /// Pupils: the caller's; enroll by name (old clients).
     PEOPLE = "/people/",
+    /// One pupil: read, fix the name or school number.
+    PERSON = "/people/{id}/",
+    /// Enroll crops as a pupil's reference faces, by id.
+    PERSON_REFERENCES = "/people/{id}/references/",
+    /// A pupil's attendance over a range.
+    PERSON_ATTENDANCE = "/people/{id}/attendance/",
+    /// A pupil's mark by hand in a session's register.
+    MARK = "/sessions/{id}/attendance/{person_id}/",
+    /// Finalise a session's register.
+    FINALIZE = "/sessions/{id}/finalize/",
+    /// Reopen a finalised register.
+    REOPEN = "/sessions/{id}/reopen/",
+    /// The teacher's word on whose face a crop is: set, take back.
+    CROP_PERSON = "/face-crops/{id}/person/",
     /// The old system's per-crop call (answered 410 `EndpointMoved`).
     OLD_GENERATE_EMBEDDING = "/face-crops/{id}/generate-embedding/",
     /// The old system's batch call (answered 410 `EndpointMoved`).
@@ -91,7 +149,17 @@ api_paths! {
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
     use paths::*;
     Router::new()
+        .route(ME, get(accounts::me))
+        .route(USERS, get(accounts::list_users).post(accounts::add_user))
+        .route(USER_TOKENS, post(accounts::add_token).delete(accounts::revoke_tokens))
+        .route(CLASSES, get(classes::list_classes).post(classes::create_class))
+        .route(CLASS, get(classes::get_class).patch(classes::patch_class).delete(classes::delete_class))
+        .route(CLASS_PUPILS, get(classes::roster).post(classes::add_pupil))
+        .route(CLASS_PUPIL, delete(classes::remove_pupil))
+        .route(CLASS_ATTENDANCE, get(reports::class_report))
+        .route(CLASS_ATTENDANCE_CSV, get(reports::class_report_csv))
         .route(SESSIONS, get(list_sessions).post(create_session))
+        .route(SESSION, get(get_session))
         // Images may be large; every other body is JSON and gets the smaller app-wide limit.
         .route(SESSION_CROPS, get(list_crops).post(upload_crop).layer(image_limit()))
         .route(SESSION_PHOTOS, get(list_photos).post(upload_photo).layer(image_limit()))
@@ -102,8 +170,15 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route(CROP_IMAGE, get(crop_image))
         .route(CROP_EMBEDDING, post(post_embedding))
         .route(EMBEDDINGS_BATCH, post(post_embeddings_batch))
-        .route(PEOPLE, get(list_people).post(enroll))
-        .route_layer(axum::middleware::from_fn_with_state(state, require_token))
+        .route(PEOPLE, get(classes::list_people).post(classes::enroll_by_name))
+        .route(PERSON, get(classes::get_person).patch(classes::patch_person))
+        .route(PERSON_REFERENCES, post(classes::enroll))
+        .route(PERSON_ATTENDANCE, get(reports::pupil_history))
+        .route(MARK, put(record::set_mark))
+        .route(FINALIZE, post(record::finalize))
+        .route(REOPEN, post(record::reopen))
+        .route(CROP_PERSON, put(record::set_verdict).delete(record::clear_verdict))
+        .route_layer(axum::middleware::from_fn_with_state(state, accounts::require_token))
         // The old system's calls, answered for anyone: where vectors come from now.
         .route(OLD_GENERATE_EMBEDDING, any(old_embedding_url))
         .route(OLD_GENERATE_EMBEDDINGS_BATCH, any(old_embedding_url))
@@ -130,27 +205,11 @@ async fn unknown_path(OriginalUri(uri): OriginalUri, request: Request) -> AppErr
     AppError::NotFound(format!("no API call {} {}; see the README's API table", request.method(), uri.path()))
 }
 
-async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, AppError> {
-    let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer);
-    // Compared in constant time: how much of a guess matches must not show in the answer's timing.
-    match given {
-        Some(token) if bool::from(token.as_bytes().ct_eq(state.token.as_bytes())) => Ok(next.run(request).await),
-        _ => Err(AppError::Unauthorized),
-    }
-}
-
-/// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive
-/// (RFC 9110 §11.1).
-fn bearer(value: &str) -> Option<&str> {
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
 /// The longest name (of a session, a person, a file) stored: names show in every list.
 pub const MAX_NAME_LEN: usize = 200;
 
 /// `text` trimmed, or an `InvalidRequest` when it is empty or longer than [`MAX_NAME_LEN`].
-fn checked_name(text: &str, what: &str) -> Result<String, AppError> {
+pub(crate) fn checked_name(text: &str, what: &str) -> Result<String, AppError> {
     let name = text.trim();
     if name.is_empty() {
         return Err(AppError::InvalidRequest(format!("{what} must not be empty")));
@@ -163,7 +222,7 @@ fn checked_name(text: &str, what: &str) -> Result<String, AppError> {
 }
 
 /// `201 Created` with a JSON answer.
-fn created(body: impl serde::Serialize) -> Response {
+pub(crate) fn created(body: impl serde::Serialize) -> Response {
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
@@ -173,29 +232,79 @@ fn image_answer(content_type: String, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
-async fn create_session(State(state): State<AppState>, body: Bytes) -> Result<Response, AppError> {
+async fn create_session(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Result<Response, AppError> {
     let new: NewSession = parse(&body)?;
     let name = checked_name(&new.name, "a session's name")?;
+    let starts_at = new.starts_at.as_deref().map(time::lesson_start).transpose().map_err(AppError::InvalidRequest)?;
     let id = state
         .write(move |db, _| {
-            db.execute("INSERT INTO sessions (name) VALUES (?1)", [&name])?;
-            Ok(SessionCreated { status: Status::Success, id: db.last_insert_rowid(), name })
+            let tx = db.transaction()?;
+            let class = match new.class_id {
+                Some(class) => {
+                    scope::class(&tx, &caller, class)?;
+                    class
+                }
+                None => classes::default_class(&tx, &caller)?,
+            };
+            tx.execute(
+                "INSERT INTO sessions (name, class_id, starts_at) VALUES (?1, ?2, COALESCE(?3, datetime('now')))",
+                params![name, class, starts_at],
+            )?;
+            let id = tx.last_insert_rowid();
+            let starts_at: String = tx.query_row("SELECT starts_at FROM sessions WHERE id = ?1", [id], |r| r.get(0))?;
+            tx.commit()?;
+            Ok(SessionCreated { status: Status::Success, id, name, class_id: class, starts_at })
         })
         .await?;
     Ok(created(id))
 }
 
-async fn list_sessions(State(state): State<AppState>) -> Result<Json<Vec<SessionSummary>>, AppError> {
+/// The sessions of the classes the caller reaches (`?2`), or session `?1` alone.
+const SESSIONS_SQL: &str = concat!(
+    "SELECT s.id, s.name, s.created_at, (SELECT COUNT(*) FROM face_crops c WHERE c.session_id = s.id),
+            s.class_id, s.starts_at, EXISTS (SELECT 1 FROM registers r WHERE r.session_id = s.id)
+     FROM sessions s WHERE (?1 IS NULL OR s.id = ?1) AND ",
+    scope::teaches!("s.class_id"),
+    " ORDER BY s.id"
+);
+
+fn sessions(db: &Connection, caller: &Caller, one: Option<i64>) -> Result<Vec<SessionSummary>, AppError> {
+    let mut stmt = db.prepare(SESSIONS_SQL)?;
+    let rows = stmt.query_map(params![one, caller.restriction()], |r| {
+        Ok(SessionSummary {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            created_at: r.get(2)?,
+            crops: r.get(3)?,
+            class_id: r.get(4)?,
+            starts_at: r.get(5)?,
+            finalized: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+async fn list_sessions(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<SessionSummary>>, AppError> {
+    state.read(move |db, _| sessions(db, &caller, None)).await.map(Json)
+}
+
+async fn get_session(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(session): Path<i64>,
+) -> Result<Json<SessionSummary>, AppError> {
     state
-        .read(|db, _| {
-            let mut stmt = db.prepare(
-                "SELECT s.id, s.name, s.created_at, COUNT(c.id) FROM sessions s
-                 LEFT JOIN face_crops c ON c.session_id = s.id GROUP BY s.id ORDER BY s.id",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok(SessionSummary { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)?, crops: r.get(3)? })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+        .read(move |db, _| {
+            sessions(db, &caller, Some(session))?
+                .pop()
+                .ok_or_else(|| AppError::NotFound(format!("no session {session}")))
         })
         .await
         .map(Json)
@@ -250,6 +359,7 @@ async fn checked_image(body: &Bytes) -> Result<(&'static str, u32, u32), AppErro
 /// The crop's bytes are the request body.
 async fn upload_crop(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(session): Path<i64>,
     Query(query): Query<UploadQuery>,
     body: Bytes,
@@ -259,7 +369,7 @@ async fn upload_crop(
     let (content_type, width, height) = checked_image(&body).await?;
     let answer = state
         .write(move |db, _| {
-            db::session_exists(db, session)?;
+            scope::session(db, &caller, session)?;
             if let Some(photo) = query.photo_id {
                 let found: Option<i64> = db
                     .query_row("SELECT session_id FROM photos WHERE id = ?1", [photo], |r| r.get(0))
@@ -286,10 +396,14 @@ async fn upload_crop(
     Ok(created(answer))
 }
 
-async fn list_crops(State(state): State<AppState>, Path(session): Path<i64>) -> Result<Json<Vec<Crop>>, AppError> {
+async fn list_crops(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(session): Path<i64>,
+) -> Result<Json<Vec<Crop>>, AppError> {
     state
         .read(move |db, _| {
-            db::session_exists(db, session)?;
+            scope::session(db, &caller, session)?;
             let mut stmt = db.prepare(
                 "SELECT c.id, c.filename, c.width, c.height, c.person_id, p.name,
                         (SELECT group_concat(model_name) FROM embeddings e WHERE e.crop_id = c.id),
@@ -325,6 +439,7 @@ async fn list_crops(State(state): State<AppState>, Path(session): Path<i64>) -> 
 /// are stored).
 async fn upload_photo(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(session): Path<i64>,
     Query(query): Query<UploadQuery>,
     headers: axum::http::HeaderMap,
@@ -349,7 +464,7 @@ async fn upload_photo(
     };
     let answer = state
         .write(move |db, _| {
-            db::session_exists(db, session)?;
+            scope::session(db, &caller, session)?;
             db.execute(
                 "INSERT INTO photos (session_id, filename, width, height, size, content_type, image) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
@@ -375,10 +490,14 @@ async fn upload_photo(
     Ok(created(answer))
 }
 
-async fn list_photos(State(state): State<AppState>, Path(session): Path<i64>) -> Result<Json<Vec<Photo>>, AppError> {
+async fn list_photos(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(session): Path<i64>,
+) -> Result<Json<Vec<Photo>>, AppError> {
     state
         .read(move |db, _| {
-            db::session_exists(db, session)?;
+            scope::session(db, &caller, session)?;
             let mut stmt = db.prepare(
                 "SELECT p.id, p.filename, p.width, p.height, p.size, p.image IS NOT NULL,
                         (SELECT COUNT(*) FROM face_crops c WHERE c.photo_id = p.id)
@@ -401,9 +520,14 @@ async fn list_photos(State(state): State<AppState>, Path(session): Path<i64>) ->
         .map(Json)
 }
 
-async fn photo_image(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn photo_image(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
     let found: Option<(Option<String>, Option<Vec<u8>>)> = state
         .read(move |db, _| {
+            scope::photo(db, &caller, id)?;
             Ok(db
                 .query_row("SELECT content_type, image FROM photos WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?)
@@ -418,9 +542,14 @@ async fn photo_image(State(state): State<AppState>, Path(id): Path<i64>) -> Resu
     }
 }
 
-async fn crop_image(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn crop_image(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
     let found: Option<(String, Vec<u8>)> = state
         .read(move |db, _| {
+            scope::crop(db, &caller, id)?;
             Ok(db
                 .query_row("SELECT content_type, image FROM face_crops WHERE id = ?1", [id], |r| {
                     Ok((r.get(0)?, r.get(1)?))
@@ -432,34 +561,10 @@ async fn crop_image(State(state): State<AppState>, Path(id): Path<i64>) -> Resul
     Ok(image_answer(content_type, bytes))
 }
 
-/// Checks a posted vector against the served model: name, version, dimension, finiteness, norm.
+/// Checks a posted vector against the served model (the attendance crate's rule).
 fn validate(state: &AppState, model: &str, version: Option<&str>, v: &[f64]) -> Result<Vec<f32>, AppError> {
-    let dimension = *state.dimensions.get(model).ok_or_else(|| {
-        let mut known: Vec<&str> = state.dimensions.keys().map(String::as_str).collect();
-        known.sort_unstable();
-        AppError::InvalidEmbedding(format!("unknown model_name {model:?}; this server takes {}", known.join(", ")))
-    })?;
-    match version {
-        Some(v) if v == state.model_version => {}
-        Some(v) => {
-            return Err(AppError::InvalidEmbedding(format!(
-                "model_version {v:?} is not the served model's {:?}: reload the page to get the current model",
-                state.model_version
-            )))
-        }
-        None => return Err(AppError::InvalidEmbedding("model_version is required".into())),
-    }
-    if v.len() != dimension {
-        return Err(AppError::InvalidEmbedding(format!("{model} vectors have {dimension} values, got {}", v.len())));
-    }
-    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-        return Err(AppError::InvalidEmbedding(format!("value {i} is not a finite number")));
-    }
-    let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-    if (norm - 1.0).abs() > 1e-3 {
-        return Err(AppError::InvalidEmbedding(format!("norm is {norm:.6}; embeddings are unit vectors (1 ± 0.001)")));
-    }
-    Ok(v.iter().map(|&x| x as f32).collect())
+    let served = vector::Served { models: &state.models, version: &state.model_version };
+    vector::validate(&served, model, version, v).map_err(|e| AppError::InvalidEmbedding(e.to_string()))
 }
 
 /// Validates and stores one vector on `db` (a connection or a batch's transaction): the same
@@ -467,14 +572,13 @@ fn validate(state: &AppState, model: &str, version: Option<&str>, v: &[f64]) -> 
 fn store(
     db: &Connection,
     state: &AppState,
+    caller: &Caller,
     crop: i64,
     post: &EmbeddingPost,
     version: Option<&str>,
 ) -> Result<EmbeddingStored, AppError> {
     let vector = validate(state, &post.model_name, version, &post.embedding)?;
-    let exists: Option<i64> =
-        db.query_row("SELECT id FROM face_crops WHERE id = ?1", [crop], |r| r.get(0)).optional()?;
-    exists.ok_or(AppError::CropNotFound(crop))?;
+    scope::crop(db, caller, crop)?;
     let message = match db::vector_of(db, crop, &post.model_name)? {
         Some(old) if old.iter().zip(&vector).all(|(a, b)| (a - b).abs() <= 1e-6) => {
             "embedding already stored (unchanged)"
@@ -507,13 +611,14 @@ fn store(
 
 async fn post_embedding(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(crop): Path<i64>,
     body: Bytes,
 ) -> Result<Json<EmbeddingStored>, AppError> {
     let post: EmbeddingPost = parse(&body)?;
     // Validated before the writer is taken: a malformed vector never waits behind a batch.
     validate(&state, &post.model_name, post.model_version.as_deref(), &post.embedding)?;
-    state.write(move |db, state| store(db, state, crop, &post, post.model_version.as_deref())).await.map(Json)
+    state.write(move |db, state| store(db, state, &caller, crop, &post, post.model_version.as_deref())).await.map(Json)
 }
 
 /// The most items one batch may carry: a batch holds the writer for its whole transaction.
@@ -521,7 +626,11 @@ pub const MAX_BATCH_ITEMS: usize = 1000;
 
 /// Each item succeeds or fails alone; the answer lists one result per item, in order. The
 /// stored ones are written in one transaction, so a crash mid-batch leaves none of them half-done.
-async fn post_embeddings_batch(State(state): State<AppState>, body: Bytes) -> Result<Json<BatchAnswer>, AppError> {
+async fn post_embeddings_batch(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Result<Json<BatchAnswer>, AppError> {
     let batch: BatchPost = parse(&body)?;
     if batch.items.len() > MAX_BATCH_ITEMS {
         return Err(AppError::InvalidRequest(format!(
@@ -544,7 +653,7 @@ async fn post_embeddings_batch(State(state): State<AppState>, body: Bytes) -> Re
                         embedding: item.embedding,
                         force_regenerate: item.force_regenerate,
                     };
-                    match store(&tx, state, item.crop_id, &post, version.as_deref()) {
+                    match store(&tx, state, &caller, item.crop_id, &post, version.as_deref()) {
                         Ok(stored) => BatchResult::Stored(stored),
                         Err(e) => {
                             failed += 1;
@@ -565,44 +674,6 @@ async fn post_embeddings_batch(State(state): State<AppState>, body: Bytes) -> Re
                 _ => Status::Partial,
             };
             Ok(BatchAnswer { status, stored: results.len() - failed, failed, results })
-        })
-        .await
-        .map(Json)
-}
-
-/// Labels crops as a person (created on first use); their vectors become that person's references.
-async fn enroll(State(state): State<AppState>, body: Bytes) -> Result<Json<Enrolled>, AppError> {
-    let enroll: Enroll = parse(&body)?;
-    let name = checked_name(&enroll.name, "a person's name")?;
-    if enroll.crop_ids.is_empty() {
-        return Err(AppError::InvalidRequest("enrolling needs at least one crop_id".into()));
-    }
-    state
-        .write(move |db, _| {
-            let tx = db.transaction()?;
-            tx.execute("INSERT INTO people (name) VALUES (?1) ON CONFLICT (name) DO NOTHING", [&name])?;
-            let person: i64 = tx.query_row("SELECT id FROM people WHERE name = ?1", [&name], |r| r.get(0))?;
-            for &crop in &enroll.crop_ids {
-                if tx.execute("UPDATE face_crops SET person_id = ?1 WHERE id = ?2", [person, crop])? == 0 {
-                    return Err(AppError::CropNotFound(crop)); // dropping tx rolls back
-                }
-            }
-            tx.commit()?;
-            Ok(Enrolled { status: Status::Success, person_id: person, name, crop_ids: enroll.crop_ids })
-        })
-        .await
-        .map(Json)
-}
-
-async fn list_people(State(state): State<AppState>) -> Result<Json<Vec<Person>>, AppError> {
-    state
-        .read(|db, _| {
-            let mut stmt = db.prepare(
-                "SELECT p.id, p.name, COUNT(c.id) FROM people p LEFT JOIN face_crops c ON c.person_id = p.id
-                 GROUP BY p.id ORDER BY p.name",
-            )?;
-            let rows = stmt.query_map([], |r| Ok(Person { id: r.get(0)?, name: r.get(1)?, crops: r.get(2)? }))?;
-            Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
         .map(Json)

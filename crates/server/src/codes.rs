@@ -52,8 +52,15 @@ api_error_codes! {
     EmbeddingExists = 409,
     /// A posted embedding failed validation: dimension, finiteness, norm, model or version.
     InvalidEmbedding = 422,
-    /// Missing or wrong bearer token.
+    /// Missing, wrong, revoked or expired bearer token.
     Unauthorized = 401,
+    /// The caller's account may not make this call (an admin's call asked by a teacher).
+    Forbidden = 403,
+    /// The call clashes with what is stored: a name two pupils of the class share, an external
+    /// id another pupil has, a crop enrolled as someone else, a register that is not finalised.
+    Conflict = 409,
+    /// The session's register is finalised: it changes only after `POST …/reopen/`.
+    RegisterFinalized = 409,
     /// A call of the old server-side embedding service: vectors are computed in the browser
     /// now and posted to the embedding endpoints.
     EndpointMoved = 410,

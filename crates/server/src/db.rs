@@ -1,6 +1,7 @@
 //! SQLite storage: schema migrations and the queries the API needs.
 
 use crate::error::AppError;
+use facenet_attendance::{Face, Reference, Verdict};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -123,6 +124,95 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE face_crops ADD COLUMN box TEXT;
      ALTER TABLE face_crops ADD COLUMN landmarks TEXT;
      ALTER TABLE face_crops ADD COLUMN score REAL;",
+    // 3: the school around the lessons. Accounts (admins, teachers) with hashed tokens; classes,
+    // their teachers and rosters; pupils with the school's own id, names no longer unique (the
+    // table is rebuilt: SQLite cannot drop a UNIQUE); a lesson belongs to a class and starts at a
+    // time; a teacher's word on a face (verdict) and marks by hand; a finalised register kept as
+    // it was, its marks for reports, and every finalise and reopen. What there was joins one
+    // class, "Imported" (sessions and people alike), whose teachers an admin then assigns.
+    "CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        admin INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL DEFAULT (datetime('now'))
+     );
+     CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        hash BLOB NOT NULL UNIQUE,
+        created_at TEXT NOT NULL DEFAULT (datetime('now')),
+        expires_at TEXT,
+        revoked_at TEXT
+     );
+     CREATE INDEX tokens_user ON tokens(user_id);
+     CREATE TABLE classes (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        imported INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL DEFAULT (datetime('now'))
+     );
+     CREATE TABLE class_teachers (
+        class_id INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (class_id, user_id)
+     );
+     CREATE INDEX class_teachers_user ON class_teachers(user_id);
+     CREATE TABLE people_v3 (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        external_id TEXT UNIQUE,
+        created_at TEXT NOT NULL DEFAULT (datetime('now'))
+     );
+     INSERT INTO people_v3 (id, name, created_at) SELECT id, name, created_at FROM people;
+     DROP TABLE people;
+     ALTER TABLE people_v3 RENAME TO people;
+     CREATE TABLE roster (
+        class_id INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        added_at TEXT NOT NULL DEFAULT (datetime('now')),
+        PRIMARY KEY (class_id, person_id)
+     );
+     CREATE INDEX roster_person ON roster(person_id);
+     ALTER TABLE sessions ADD COLUMN class_id INTEGER REFERENCES classes(id);
+     ALTER TABLE sessions ADD COLUMN starts_at TEXT;
+     UPDATE sessions SET starts_at = created_at;
+     CREATE INDEX sessions_class ON sessions(class_id, starts_at);
+     ALTER TABLE face_crops ADD COLUMN verdict TEXT CHECK (verdict IN ('person', 'nobody'));
+     ALTER TABLE face_crops ADD COLUMN verdict_person_id INTEGER REFERENCES people(id);
+     CREATE INDEX face_crops_person ON face_crops(person_id);
+     CREATE TABLE marks (
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        mark TEXT NOT NULL,
+        by_name TEXT NOT NULL,
+        at TEXT NOT NULL DEFAULT (datetime('now')),
+        PRIMARY KEY (session_id, person_id)
+     );
+     CREATE TABLE registers (
+        session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+        finalized_at TEXT NOT NULL DEFAULT (datetime('now')),
+        finalized_by TEXT NOT NULL,
+        crop_ids TEXT NOT NULL,
+        answer TEXT NOT NULL
+     );
+     CREATE TABLE register_marks (
+        session_id INTEGER NOT NULL REFERENCES registers(session_id) ON DELETE CASCADE,
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        mark TEXT NOT NULL,
+        PRIMARY KEY (session_id, person_id)
+     );
+     CREATE INDEX register_marks_person ON register_marks(person_id);
+     CREATE TABLE register_events (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        action TEXT NOT NULL CHECK (action IN ('finalize', 'reopen')),
+        by_name TEXT NOT NULL,
+        at TEXT NOT NULL DEFAULT (datetime('now'))
+     );
+     INSERT INTO classes (name, imported)
+        SELECT 'Imported', 1 WHERE EXISTS (SELECT 1 FROM sessions) OR EXISTS (SELECT 1 FROM people);
+     UPDATE sessions SET class_id = (SELECT id FROM classes WHERE imported = 1);
+     INSERT INTO roster (class_id, person_id) SELECT c.id, p.id FROM people p JOIN classes c ON c.imported = 1;",
 ];
 
 /// Opens (creating) `dir/facenet.sqlite3` and brings its schema up to date.
@@ -139,7 +229,9 @@ pub(crate) fn open(dir: &Path) -> Result<Connection, String> {
     // Every commit reaches the disk before it is acknowledged: a kill -9 or a power cut loses no
     // vector the server answered for (benches/server-faults.mjs).
     conn.pragma_update(None, "synchronous", "FULL").map_err(|e| fail("cannot configure", &e))?;
-    conn.pragma_update(None, "foreign_keys", true).map_err(|e| fail("cannot configure", &e))?;
+    // A deleted row's bytes are overwritten, not left in free pages: deleting a pupil's face
+    // must not leave it readable in the file.
+    conn.pragma_update(None, "secure_delete", true).map_err(|e| fail("cannot configure", &e))?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| fail("cannot configure", &e))?;
     let check: String =
         conn.pragma_query_value(None, "quick_check", |row| row.get(0)).map_err(|e| fail("cannot check", &e))?;
@@ -150,10 +242,23 @@ pub(crate) fn open(dir: &Path) -> Result<Connection, String> {
     }
     let version: usize =
         conn.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(|e| fail("cannot read", &e))?;
+    // Foreign keys are checked only after the migrations: a table rebuilt by one (SQLite's way
+    // to change a constraint) is dropped and renamed with references pointing at it, which a
+    // check would refuse half-way (https://sqlite.org/lang_altertable.html, "other kinds").
+    // rusqlite's bundled SQLite turns them on by default; the pragma is a no-op in a transaction.
+    conn.pragma_update(None, "foreign_keys", false).map_err(|e| fail("cannot configure", &e))?;
     for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
         conn.execute_batch(&format!("BEGIN; {migration}; PRAGMA user_version = {}; COMMIT;", i + 1))
             .map_err(|e| fail(&format!("cannot migrate to schema {}", i + 1), &e))?;
     }
+    let broken: Option<String> = conn
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()
+        .map_err(|e| fail("cannot check", &e))?;
+    if let Some(table) = broken {
+        return Err(fail("corrupt (PRAGMA foreign_key_check)", &format!("a row of {table} points at nothing")));
+    }
+    conn.pragma_update(None, "foreign_keys", true).map_err(|e| fail("cannot configure", &e))?;
     // A write that reaches the disk (page 1 into the WAL), so that a read-only file or a full
     // disk stops the start here rather than failing every write later.
     conn.pragma_update(None, "user_version", MIGRATIONS.len())
@@ -171,33 +276,41 @@ pub(crate) fn blob_to_vector(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
-/// A stored vector of one crop.
-pub(crate) struct StoredVector {
-    pub(crate) crop_id: i64,
-    pub(crate) person_id: Option<i64>,
-    pub(crate) photo_id: Option<i64>,
-    pub(crate) vector: Vec<f32>,
-}
-
-/// `NotFound` unless session `id` exists.
-pub(crate) fn session_exists(db: &Connection, id: i64) -> Result<(), AppError> {
-    let found: Option<i64> = db.query_row("SELECT id FROM sessions WHERE id = ?1", [id], |r| r.get(0)).optional()?;
-    found.map(|_| ()).ok_or_else(|| AppError::NotFound(format!("no session {id}")))
-}
-
-/// Vectors of `model` for the crops of one session (`Some`) or of every enrolled crop (`None`).
-pub(crate) fn vectors(conn: &Connection, model: &str, session: Option<i64>) -> rusqlite::Result<Vec<StoredVector>> {
-    let sql = "SELECT c.id, c.person_id, c.photo_id, e.vector FROM face_crops c JOIN embeddings e ON e.crop_id = c.id
-               WHERE e.model_name = ?1 AND (CASE WHEN ?2 IS NULL THEN c.person_id IS NOT NULL ELSE c.session_id = ?2 END)
-               ORDER BY c.id";
-    let mut stmt = conn.prepare(sql)?;
+/// The embedded faces of one session for `model`, with their enrolment label and the teacher's
+/// verdict, by crop id.
+pub(crate) fn lesson_faces(conn: &Connection, model: &str, session: i64) -> rusqlite::Result<Vec<Face>> {
+    let mut stmt = conn.prepare(
+        "SELECT c.id, c.photo_id, c.person_id, c.verdict, c.verdict_person_id, e.vector
+         FROM face_crops c JOIN embeddings e ON e.crop_id = c.id
+         WHERE e.model_name = ?1 AND c.session_id = ?2 ORDER BY c.id",
+    )?;
     let rows = stmt.query_map(params![model, session], |row| {
-        Ok(StoredVector {
+        let verdict: Option<String> = row.get(3)?;
+        let verdict = match verdict.as_deref() {
+            Some("person") => row.get::<_, Option<i64>>(4)?.map(Verdict::Person),
+            Some(_) => Some(Verdict::NotInClass),
+            None => None,
+        };
+        Ok(Face {
             crop_id: row.get(0)?,
-            person_id: row.get(1)?,
-            photo_id: row.get(2)?,
-            vector: blob_to_vector(&row.get::<_, Vec<u8>>(3)?),
+            photo_id: row.get(1)?,
+            person_id: row.get(2)?,
+            verdict,
+            vector: blob_to_vector(&row.get::<_, Vec<u8>>(5)?),
         })
+    })?;
+    rows.collect()
+}
+
+/// The reference faces (enrolled crops, of any session) of the pupils on `class`'s roster.
+pub(crate) fn references(conn: &Connection, model: &str, class: i64) -> rusqlite::Result<Vec<Reference>> {
+    let mut stmt = conn.prepare(
+        "SELECT c.person_id, e.vector FROM face_crops c JOIN embeddings e ON e.crop_id = c.id
+         WHERE e.model_name = ?1 AND c.person_id IN (SELECT person_id FROM roster WHERE class_id = ?2)
+         ORDER BY c.id",
+    )?;
+    let rows = stmt.query_map(params![model, class], |row| {
+        Ok(Reference { person_id: row.get(0)?, vector: blob_to_vector(&row.get::<_, Vec<u8>>(1)?) })
     })?;
     rows.collect()
 }
@@ -228,7 +341,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_database_of_the_first_schema_is_migrated_with_its_rows() {
+    fn a_database_of_the_first_schema_is_migrated_with_its_rows_into_one_class() {
         let dir = std::env::temp_dir().join(format!("facenet-db-migrate-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -236,7 +349,9 @@ mod tests {
         old.execute_batch(&format!("{}; PRAGMA user_version = 1;", MIGRATIONS[0])).unwrap();
         old.execute_batch(
             "INSERT INTO sessions (name) VALUES ('old');
-             INSERT INTO face_crops (session_id, filename, content_type, image, width, height) VALUES (1, 'a.jpg', 'image/jpeg', x'00', 1, 1);",
+             INSERT INTO people (name) VALUES ('Ana');
+             INSERT INTO face_crops (session_id, filename, content_type, image, width, height, person_id)
+                VALUES (1, 'a.jpg', 'image/jpeg', x'00', 1, 1, 1);",
         )
         .unwrap();
         drop(old);
@@ -248,6 +363,26 @@ mod tests {
             .unwrap();
         assert_eq!(row, ("a.jpg".into(), None, None));
         assert_eq!(conn.query_row("SELECT COUNT(*) FROM photos", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
+        // Schema 3: what there was joins one class, "Imported": its sessions, its pupils on the
+        // roster, their crops still theirs; names are no longer unique.
+        let (class, name): (i64, String) = conn
+            .query_row("SELECT id, name FROM classes WHERE imported = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!(name, "Imported");
+        let session_class: i64 = conn.query_row("SELECT class_id FROM sessions", [], |r| r.get(0)).unwrap();
+        let roster: Vec<i64> = conn
+            .prepare("SELECT person_id FROM roster WHERE class_id = ?1")
+            .unwrap()
+            .query_map([class], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!((session_class, roster), (class, vec![1]));
+        let crop_person: i64 = conn.query_row("SELECT person_id FROM face_crops", [], |r| r.get(0)).unwrap();
+        assert_eq!(crop_person, 1);
+        conn.execute("INSERT INTO people (name) VALUES ('Ana')", []).expect("two pupils of one name");
+        let fk: Option<String> = conn.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional().unwrap();
+        assert_eq!(fk, None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

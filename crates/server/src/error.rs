@@ -9,9 +9,21 @@ use axum::Json;
 /// logged with their detail and answered with a plain message.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// Missing or wrong bearer token.
-    #[error("missing or wrong bearer token: send Authorization: Bearer <the token facenet-server printed>")]
+    /// Missing, wrong, revoked or expired bearer token.
+    #[error(
+        "missing, wrong, revoked or expired bearer token: send Authorization: Bearer <your token> \
+         (an admin makes one with facenet-server users add NAME)"
+    )]
     Unauthorized,
+    /// An admin's call asked by a teacher.
+    #[error("{0} is for admins")]
+    Forbidden(String),
+    /// The call clashes with what is stored.
+    #[error("{0}")]
+    Conflict(String),
+    /// The session's register is finalised.
+    #[error("the register of session {0} is finalised: reopen it (POST …/sessions/{0}/reopen/) to change it")]
+    RegisterFinalized(i64),
     /// No face crop with that id.
     #[error("no face crop {0}")]
     CropNotFound(i64),
@@ -53,6 +65,9 @@ impl AppError {
         use ApiErrorCode as A;
         match self {
             AppError::Unauthorized => ErrorType::Api(A::Unauthorized),
+            AppError::Forbidden(_) => ErrorType::Api(A::Forbidden),
+            AppError::Conflict(_) => ErrorType::Api(A::Conflict),
+            AppError::RegisterFinalized(_) => ErrorType::Api(A::RegisterFinalized),
             AppError::CropNotFound(_) => ErrorType::Api(A::CropNotFound),
             AppError::NotFound(_) => ErrorType::Api(A::NotFound),
             AppError::InvalidRequest(_) => ErrorType::Api(A::InvalidRequest),

@@ -6,20 +6,27 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let state = facenet_server::AppState::open("data".as_ref(), "secret-token", "/path/to/facenet-wasm".as_ref())?;
+//! // The server's own admin token (None: accounts' tokens only, `facenet-server users add`).
+//! let state = facenet_server::AppState::open("data".as_ref(), Some("secret-token"), "/path/to/facenet-wasm".as_ref())?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
 //! axum::serve(listener, facenet_server::app(state)).await?;
 //! # Ok(()) }
 //! ```
 
+pub mod accounts;
 mod api;
 pub use api::{paths, API_BASE, MAX_BATCH_ITEMS, MAX_IMAGE_BODY, MAX_JSON_BODY, MAX_NAME_LEN, ROUTES};
 mod body;
+mod classes;
 mod codes;
 mod db;
 mod error;
+mod record;
 mod register;
 pub use register::MAX_CLUSTERED;
+mod reports;
+mod scope;
+pub use scope::Caller;
 mod statics;
 pub mod wire;
 
@@ -40,12 +47,14 @@ pub struct AppState(Arc<Inner>);
 /// The fields behind [`AppState`].
 pub struct Inner {
     db: db::Db,
-    /// The bearer token every `/api` request must carry.
-    pub token: String,
+    /// The server's own admin token (`--token`), if it has one; accounts' tokens are in the database.
+    pub token: Option<String>,
     /// First 12 hex digits of the served model's sha256; posted vectors must carry it.
     pub model_version: String,
     /// Model name → vector length, from the served manifest.
     pub dimensions: HashMap<String, usize>,
+    /// The same as a list, for the attendance crate's vector check.
+    models: Vec<(String, usize)>,
     /// Model name → default "same person" cosine distance, from the served manifest.
     pub thresholds: HashMap<String, f32>,
     /// The checkout whose `www/`, `pkg/` and `models/` are served.
@@ -63,14 +72,15 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// Opens (creating and migrating) `data_dir/facenet.sqlite3`; reads `root/models/facenet.json`.
-    pub fn open(data_dir: &Path, token: &str, root: &Path) -> Result<AppState, Box<dyn std::error::Error>> {
+    /// `token` is the server's own admin token, if any.
+    pub fn open(data_dir: &Path, token: Option<&str>, root: &Path) -> Result<AppState, Box<dyn std::error::Error>> {
         let manifest_path = root.join("models/facenet.json");
         let manifest = Manifest::from_json(
             &std::fs::read_to_string(&manifest_path).map_err(|e| format!("{}: {e}", manifest_path.display()))?,
         )?;
-        if token.len() < MIN_TOKEN_LEN {
+        if let Some(token) = token.filter(|t| t.len() < MIN_TOKEN_LEN) {
             return Err(format!(
-                "the token is {} characters; use at least {MIN_TOKEN_LEN} (or none: one is generated)",
+                "the token is {} characters; use at least {MIN_TOKEN_LEN} (or none: accounts' tokens only)",
                 token.len()
             )
             .into());
@@ -79,12 +89,15 @@ impl AppState {
         if sha.len() < facenet_wasm::MODEL_VERSION_LEN || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(format!("{}: sha256 {sha:?} is not a hex digest", manifest_path.display()).into());
         }
-        let dimensions = manifest.outputs.iter().filter_map(|o| Some((o.model.clone(), o.dimension?))).collect();
+        let models: Vec<(String, usize)> =
+            manifest.outputs.iter().filter_map(|o| Some((o.model.clone(), o.dimension?))).collect();
+        let dimensions = models.iter().cloned().collect();
         let thresholds =
             manifest.outputs.iter().filter_map(|o| Some((o.model.clone(), o.same_person_threshold?))).collect();
         Ok(AppState(Arc::new(Inner {
             db: db::Db::open(data_dir)?,
-            token: token.to_string(),
+            token: token.map(str::to_string),
+            models,
             model_version: sha[..facenet_wasm::MODEL_VERSION_LEN].to_string(),
             dimensions,
             thresholds,

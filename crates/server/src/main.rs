@@ -1,5 +1,5 @@
 //! `facenet-server [--port 8000] [--data-dir data] [--token TOKEN]`: serves the session page and
-//! the API; prints the URL and the token.
+//! the API. `facenet-server users add NAME [--admin]` makes an account and prints its token.
 
 use clap::Parser;
 use std::path::PathBuf;
@@ -7,13 +7,16 @@ use std::path::PathBuf;
 #[derive(Parser)]
 #[command(name = "facenet-server", version, about = "Serve the facenet-wasm session page and its API over SQLite")]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Port on 127.0.0.1
     #[arg(long, env = "FACENET_PORT", default_value_t = 8000)]
     port: u16,
     /// Where the SQLite database (facenet.sqlite3) lives; created if missing
     #[arg(long, env = "FACENET_DATA_DIR", default_value = "data")]
     data_dir: PathBuf,
-    /// Bearer token for the API; generated and printed when not given
+    /// An admin token of the server's own, beside the accounts' (for scripts and one-teacher
+    /// setups); without it, the first start creates the account "admin" and prints its token once
     #[arg(long, env = "FACENET_TOKEN")]
     token: Option<String>,
     /// Address to listen on
@@ -26,6 +29,68 @@ struct Args {
     /// (default info; e.g. RUST_LOG=debug also logs static files)
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Accounts: teachers and admins, with their tokens
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum UsersAction {
+    /// Create an account; prints its token alone on the last line (shown once, stored hashed)
+    Add {
+        /// Its name, unique
+        name: String,
+        /// An admin creates accounts and classes and reaches every class
+        #[arg(long)]
+        admin: bool,
+        /// The token stops working after this many days (default never)
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// List the accounts
+    List,
+    /// Revoke every token of an account
+    Revoke {
+        /// The account's name
+        name: String,
+    },
+}
+
+/// `facenet-server users …`.
+fn users(action: UsersAction, data_dir: &std::path::Path) -> std::process::ExitCode {
+    use facenet_server::accounts;
+    let done = match action {
+        UsersAction::Add { name, admin, expires_in_days } => {
+            accounts::add_user_to(data_dir, &name, admin, expires_in_days).map(|u| {
+                let role = if u.admin { "admin" } else { "teacher" };
+                let expires = u.expires_at.map(|e| format!(", expires {e} UTC")).unwrap_or_default();
+                println!("facenet-server: account {} ({}, {role}{expires}); its token, shown this once:", u.id, u.name);
+                println!("{}", u.token);
+            })
+        }
+        UsersAction::List => accounts::users_in(data_dir).map(|users| {
+            for u in users {
+                let role = if u.admin { "admin" } else { "teacher" };
+                println!("{}\t{}\t{role}\t{} live tokens\tclasses {:?}", u.id, u.name, u.tokens, u.class_ids);
+            }
+        }),
+        UsersAction::Revoke { name } => {
+            accounts::revoke_in(data_dir, &name).map(|n| println!("facenet-server: {n} tokens of {name} revoked"))
+        }
+    };
+    match done {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("facenet-server: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -45,17 +110,13 @@ fn init_logs(format: LogFormat) {
     }
 }
 
-fn random_token() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the OS random source");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    if let Some(Command::Users { action }) = args.command {
+        return users(action, &args.data_dir);
+    }
     init_logs(args.log_format);
-    let token = args.token.clone().unwrap_or_else(random_token);
     let root = args.root.canonicalize().unwrap_or(args.root.clone());
     if !root.join("pkg/facenet_wasm_bg.wasm").is_file() {
         eprintln!(
@@ -63,7 +124,18 @@ async fn main() -> std::process::ExitCode {
             root.display()
         );
     }
-    let state = match facenet_server::AppState::open(&args.data_dir, &token, &root) {
+    // The first start without accounts and without --token: an admin account, its token shown once.
+    let first = match args.token {
+        Some(_) => None,
+        None => match facenet_server::accounts::first_admin(&args.data_dir) {
+            Ok(first) => first,
+            Err(e) => {
+                eprintln!("facenet-server: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+    };
+    let state = match facenet_server::AppState::open(&args.data_dir, args.token.as_deref(), &root) {
         Ok(state) => state,
         Err(e) => {
             eprintln!("facenet-server: {e}");
@@ -78,8 +150,22 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    println!("facenet-server: http://{address}/#token={token}");
-    println!("facenet-server: token {token}; data in {}", args.data_dir.display());
+    // The token is printed when it is new (first start) or the caller's own (--token); never an
+    // account's stored one, which only its hash is kept of.
+    match (&first, &args.token) {
+        (Some(admin), _) => {
+            println!(
+                "facenet-server: first start: created the admin account {:?}; its token, shown this once:",
+                admin.name
+            );
+            println!("facenet-server: http://{address}/#token={}", admin.token);
+        }
+        (None, Some(token)) => println!("facenet-server: http://{address}/#token={token}"),
+        (None, None) => println!(
+            "facenet-server: http://{address}/ (sign in with your token; facenet-server users add NAME makes one)"
+        ),
+    }
+    println!("facenet-server: data in {}", args.data_dir.display());
     tracing::info!(
         address,
         data_dir = %args.data_dir.display(),

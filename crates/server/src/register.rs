@@ -1,46 +1,44 @@
-//! From a session's vectors to who was present, served as the assignment, the register (JSON)
-//! and its CSV export. The rules — faces matched one-to-one per photo to the enrolled people, the
-//! rest clustered, the register's lines and CSV — are the attendance crate's
-//! (`crates/attendance`); what is the server's here: reading the store, one large clustering per
-//! core at a time, the answers.
+//! From a session's vectors to its register: the assignment, the register (JSON) and its CSV.
+//! The rules — faces matched one-to-one per photo to the class roster's reference faces, a
+//! teacher's verdicts and marks by hand, the rest clustered, the register's lines and CSV — are
+//! the attendance crate's (`crates/attendance`); what is the server's here: reading the store,
+//! one large clustering per core at a time, a finalised register read back as it was stored,
+//! the answers.
 
-use crate::db::{self, StoredVector};
+use crate::db;
 use crate::error::AppError;
+use crate::scope::{self, Caller};
 use crate::wire::{
     AssignRequest, Assigned, Assignment, Cluster, Register, RegisterCrop, RegisterEntry, RegisterQuery, Status,
 };
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
+use axum::{Extension, Json};
 use facenet_attendance::cluster::FALLBACK_THRESHOLD;
-use facenet_attendance::{cluster_unknown, match_session, register_csv, Decision, Face, Reference, RosterLine};
-use rusqlite::Connection;
+use facenet_attendance::{cluster_unknown, match_session, register_csv, Decision, Mark, RosterLine};
+use rusqlite::{Connection, OptionalExtension};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 /// The outcome of one assignment over a session.
-struct Outcome {
-    model: String,
-    threshold: f32,
-    cluster_threshold: f32,
-    decisions: Vec<Decision>,
-    clusters: Vec<Vec<i64>>,
-    not_embedded: Vec<i64>,
-    people: Vec<(i64, String)>,
+pub(crate) struct Outcome {
+    pub(crate) class_id: i64,
+    pub(crate) model: String,
+    pub(crate) threshold: f32,
+    pub(crate) cluster_threshold: f32,
+    pub(crate) decisions: Vec<Decision>,
+    pub(crate) clusters: Vec<Vec<i64>>,
+    pub(crate) not_embedded: Vec<i64>,
+    /// The class's roster (id, name), by name.
+    pub(crate) people: Vec<(i64, String)>,
+    /// The teacher's marks by hand.
+    pub(crate) marks: Vec<(i64, Mark)>,
 }
 
-fn face(v: StoredVector) -> Face {
-    Face { crop_id: v.crop_id, photo_id: v.photo_id, person_id: v.person_id, vector: v.vector }
-}
-
-/// Runs the assignment (the rules are the attendance crate's: `match_session`, then
-/// `cluster_unknown`) over the session's vectors and every enrolled person.
-///
-/// Reads on one reader connection, then matches and clusters without any connection held.
-fn assign_session(state: &AppState, session: i64, request: AssignRequest) -> Result<Outcome, AppError> {
+/// The model and thresholds an assignment runs with, checked.
+fn settings(state: &AppState, request: AssignRequest) -> Result<(String, f32, f32), AppError> {
     let model = request.model_name.unwrap_or_else(|| "facenet".into());
     if !state.dimensions.contains_key(&model) {
         return Err(AppError::InvalidRequest(format!("unknown model_name {model:?}")));
@@ -51,25 +49,40 @@ fn assign_session(state: &AppState, session: i64, request: AssignRequest) -> Res
     if !(0.0..=2.0).contains(&threshold) || !(0.0..=2.0).contains(&cluster_threshold) {
         return Err(AppError::InvalidRequest("thresholds are cosine distances, between 0 and 2".into()));
     }
-    let (crops, references, people, not_embedded) = state.db.read(|db: &Connection| {
-        db::session_exists(db, session)?;
-        let people: Vec<(i64, String)> = {
-            let mut stmt = db.prepare("SELECT id, name FROM people ORDER BY name")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<Result<_, _>>()?
-        };
-        Ok((
-            db::vectors(db, &model, Some(session))?,
-            db::vectors(db, &model, None)?,
-            people,
-            db::crops_without(db, session, &model)?,
-        ))
-    })?;
+    Ok((model, threshold, cluster_threshold))
+}
+
+/// Runs the assignment (the rules are the attendance crate's: `match_session`, then
+/// `cluster_unknown`) over the session's vectors and its class's roster, reading on `db` (a
+/// reader, or the writer when finalising), matching and clustering after the reads.
+pub(crate) fn assign_on(
+    db: &Connection,
+    state: &AppState,
+    caller: &Caller,
+    session: i64,
+    request: AssignRequest,
+) -> Result<Outcome, AppError> {
+    let (model, threshold, cluster_threshold) = settings(state, request)?;
+    let class_id = scope::session(db, caller, session)?.class_id;
+    let people: Vec<(i64, String)> = {
+        let mut stmt = db.prepare(
+            "SELECT p.id, p.name FROM people p JOIN roster r ON r.person_id = p.id WHERE r.class_id = ?1 ORDER BY p.name, p.id",
+        )?;
+        let rows = stmt.query_map([class_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let marks: Vec<(i64, Mark)> = {
+        let mut stmt = db.prepare("SELECT person_id, mark FROM marks WHERE session_id = ?1")?;
+        let rows = stmt.query_map([session], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        let rows: Vec<(i64, String)> = rows.collect::<Result<_, _>>()?;
+        rows.into_iter().filter_map(|(p, m)| Some((p, Mark::parse(&m)?))).collect()
+    };
+    let faces = db::lesson_faces(db, &model, session)?;
+    let references = db::references(db, &model, class_id)?;
+    let not_embedded = db::crops_without(db, session, &model)?;
 
     let ids: Vec<i64> = people.iter().map(|(id, _)| *id).collect();
-    let references =
-        references.into_iter().filter_map(|r| Some(Reference { person_id: r.person_id?, vector: r.vector })).collect();
-    let matched = match_session(crops.into_iter().map(face).collect(), &ids, references, threshold);
+    let matched = match_session(faces, &ids, references, threshold);
     // The unknown faces are clustered so that one action can enroll each group; past
     // MAX_CLUSTERED (a session no class makes) each stays a group of its own, so that one
     // request costs seconds, not minutes.
@@ -89,7 +102,17 @@ fn assign_session(state: &AppState, session: i64, request: AssignRequest) -> Res
         .transpose()
         .map_err(|e| AppError::Internal(format!("the clustering queue is closed: {e}")))?;
     let clusters = cluster_unknown(&matched.unknown, cluster_threshold, MAX_CLUSTERED);
-    Ok(Outcome { model, threshold, cluster_threshold, decisions: matched.decisions, clusters, not_embedded, people })
+    Ok(Outcome {
+        class_id,
+        model,
+        threshold,
+        cluster_threshold,
+        decisions: matched.decisions,
+        clusters,
+        not_embedded,
+        people,
+        marks,
+    })
 }
 
 /// Up to this many unknown faces (~30 ms) a clustering runs without waiting for a permit.
@@ -99,16 +122,17 @@ const SMALL_CLUSTERING: usize = 500;
 /// 5,000 (`cargo bench --workspace --profile release --bench cluster`).
 pub const MAX_CLUSTERED: usize = 5_000;
 
-/// `POST /sessions/{id}/assignments/`: every embedded crop with its person (or none), the
+/// `POST /sessions/{id}/assignments/`: every embedded crop with its pupil (or none), the
 /// distance and margin that decided it, and the clusters of unknown crops.
 pub(crate) async fn assign(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(session): Path<i64>,
     body: Bytes,
 ) -> Result<Json<Assignment>, AppError> {
     let request: AssignRequest = if body.is_empty() { AssignRequest::default() } else { crate::body::parse(&body)? };
     let started = Instant::now();
-    let o = crate::blocking(move || assign_session(&state, session, request)).await?;
+    let o = crate::blocking(move || state.db.read(|db| assign_on(db, &state, &caller, session, request))).await?;
     log_assignment(session, &o, started);
     let names: BTreeMap<i64, &str> = o.people.iter().map(|(id, name)| (*id, name.as_str())).collect();
     let assigned = o
@@ -160,24 +184,6 @@ fn log_assignment(session: i64, o: &Outcome, started: Instant) {
     );
 }
 
-/// The register's lines (the attendance crate's `register`) over every enrolled person, and
-/// the assignment they come from.
-fn register_lines(
-    state: &AppState,
-    session: i64,
-    query: RegisterQuery,
-) -> Result<(Outcome, Vec<RosterLine>), AppError> {
-    let started = Instant::now();
-    let o = assign_session(
-        state,
-        session,
-        AssignRequest { model_name: query.model_name, threshold: query.threshold, cluster_threshold: None },
-    )?;
-    log_assignment(session, &o, started);
-    let lines = facenet_attendance::register(&o.people, &o.decisions);
-    Ok((o, lines))
-}
-
 /// A register line as answered.
 fn entry(line: RosterLine) -> RegisterEntry {
     let crops = line
@@ -189,42 +195,121 @@ fn entry(line: RosterLine) -> RegisterEntry {
             distance: d.distance,
             margin: d.margin,
             enrolled: d.enrolled,
+            by_teacher: d.by_teacher,
         })
         .collect();
-    RegisterEntry { person_id: line.person_id, name: line.name, present: line.present, crops }
+    RegisterEntry {
+        person_id: line.person_id,
+        name: line.name,
+        present: line.present,
+        mark: line.mark.as_str().into(),
+        by_hand: line.by_hand,
+        crops,
+    }
 }
 
-/// `GET /sessions/{id}/attendance/`: every enrolled person, present or absent, with the crops
-/// (and distances) that decided it; the unknown faces in clusters.
-pub(crate) async fn attendance(
-    State(state): State<AppState>,
-    Path(session): Path<i64>,
-    Query(query): Query<RegisterQuery>,
-) -> Result<Json<Register>, AppError> {
-    let (o, lines) = crate::blocking(move || register_lines(&state, session, query)).await?;
-    Ok(Json(Register {
+/// The register computed now (the attendance crate's `register` over the class's roster).
+pub(crate) fn computed(state: &AppState, session: i64, o: Outcome) -> Register {
+    let lines = facenet_attendance::register(&o.people, &o.decisions, &o.marks);
+    Register {
         status: Status::Success,
         session_id: session,
+        class_id: o.class_id,
         model_name: o.model.clone(),
+        model_version: state.model_version.clone(),
         threshold: o.threshold,
         people: lines.into_iter().map(entry).collect(),
         unknown: clusters(&o),
         not_embedded: o.not_embedded,
-    }))
+        finalized: None,
+        waiting: Vec::new(),
+    }
 }
 
-/// `GET /sessions/{id}/attendance.csv`: one row per enrolled person (`register_csv`).
+/// A finalised register as stored, with the crops added since (`waiting`); `None` while open.
+pub(crate) fn stored(db: &Connection, session: i64) -> Result<Option<Register>, AppError> {
+    let row: Option<(String, String)> = db
+        .query_row("SELECT answer, crop_ids FROM registers WHERE session_id = ?1", [session], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let Some((answer, crop_ids)) = row else { return Ok(None) };
+    let mut register: Register = serde_json::from_str(&answer)
+        .map_err(|e| AppError::Internal(format!("session {session}: the stored register does not read back: {e}")))?;
+    let known: Vec<i64> = serde_json::from_str(&crop_ids).unwrap_or_default();
+    let mut stmt = db.prepare("SELECT id FROM face_crops WHERE session_id = ?1 ORDER BY id")?;
+    let all: Vec<i64> = stmt.query_map([session], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    register.waiting = all.into_iter().filter(|id| known.binary_search(id).is_err()).collect();
+    Ok(Some(register))
+}
+
+/// The register as it is: the stored one once finalised, else computed now.
+pub(crate) fn current(
+    db: &Connection,
+    state: &AppState,
+    caller: &Caller,
+    session: i64,
+    query: RegisterQuery,
+) -> Result<Register, AppError> {
+    scope::session(db, caller, session)?;
+    if let Some(register) = stored(db, session)? {
+        return Ok(register);
+    }
+    let started = Instant::now();
+    let request = AssignRequest { model_name: query.model_name, threshold: query.threshold, cluster_threshold: None };
+    let o = assign_on(db, state, caller, session, request)?;
+    log_assignment(session, &o, started);
+    Ok(computed(state, session, o))
+}
+
+/// `GET /sessions/{id}/attendance/`: every pupil of the class's roster with their mark and the
+/// crops (and distances) that decided it; the unknown faces in clusters. Once finalised, the
+/// register as it was stored.
+pub(crate) async fn attendance(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(session): Path<i64>,
+    Query(query): Query<RegisterQuery>,
+) -> Result<Json<Register>, AppError> {
+    crate::blocking(move || state.db.read(|db| current(db, &state, &caller, session, query))).await.map(Json)
+}
+
+/// A register's lines back as the attendance crate's, for its CSV.
+fn lines(register: &Register) -> Vec<RosterLine> {
+    register
+        .people
+        .iter()
+        .map(|e| RosterLine {
+            person_id: e.person_id,
+            name: e.name.clone(),
+            present: e.present,
+            mark: Mark::parse(&e.mark).unwrap_or(Mark::Absent),
+            by_hand: e.by_hand,
+            faces: e
+                .crops
+                .iter()
+                .map(|c| Decision {
+                    crop_id: c.crop_id,
+                    photo_id: c.photo_id,
+                    person_id: Some(e.person_id),
+                    distance: c.distance,
+                    margin: c.margin,
+                    enrolled: c.enrolled,
+                    by_teacher: c.by_teacher,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// `GET /sessions/{id}/attendance.csv`: one row per pupil of the roster (`register_csv`).
 pub(crate) async fn attendance_csv(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(session): Path<i64>,
     Query(query): Query<RegisterQuery>,
 ) -> Result<Response, AppError> {
-    let (_, lines) = crate::blocking(move || register_lines(&state, session, query)).await?;
-    let csv = register_csv(&lines);
-    let disposition = format!("attachment; filename=\"session-{session}-attendance.csv\"");
-    Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
-        csv,
-    )
-        .into_response())
+    let register = crate::blocking(move || state.db.read(|db| current(db, &state, &caller, session, query))).await?;
+    let csv = register_csv(&lines(&register));
+    Ok(crate::reports::csv_answer(&format!("session-{session}-attendance.csv"), csv))
 }

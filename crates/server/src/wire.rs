@@ -33,11 +33,16 @@ pub struct ErrorBody {
 
 // ---- sessions --------------------------------------------------------------------------
 
-/// `POST /sessions/`: `{"name": "Monday 9:00"}`.
+/// `POST /sessions/`: `{"name": "Maths, Monday 9:00", "class_id": 3, "starts_at": "2026-12-07 09:00"}`.
 #[derive(Debug, Deserialize)]
 pub struct NewSession {
     /// 1–200 characters after trimming.
     pub name: String,
+    /// The class whose lesson it is. Without it: a teacher's only class; for an admin, the
+    /// "Imported" class of old clients (created on first use).
+    pub class_id: Option<i64>,
+    /// When the lesson starts: `YYYY-MM-DD HH:MM[:SS]` or `YYYY-MM-DDTHH:MM[:SS][Z]`, UTC; default now.
+    pub starts_at: Option<String>,
 }
 
 /// Answer to `POST /sessions/` (201).
@@ -49,6 +54,10 @@ pub struct SessionCreated {
     pub id: i64,
     /// Its name, trimmed.
     pub name: String,
+    /// Its class.
+    pub class_id: i64,
+    /// When it starts, `YYYY-MM-DD HH:MM:SS` UTC.
+    pub starts_at: String,
 }
 
 /// One entry of `GET /sessions/`.
@@ -62,6 +71,12 @@ pub struct SessionSummary {
     pub created_at: String,
     /// How many face crops it holds.
     pub crops: i64,
+    /// Its class.
+    pub class_id: i64,
+    /// When it starts.
+    pub starts_at: String,
+    /// Whether its register is finalised.
+    pub finalized: bool,
 }
 
 // ---- photos and crops ------------------------------------------------------------------
@@ -339,7 +354,7 @@ pub struct RegisterQuery {
 }
 
 /// A group of unknown faces, likely one person.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cluster {
     /// The crops.
     pub crop_ids: Vec<i64>,
@@ -386,7 +401,7 @@ pub struct Assignment {
 }
 
 /// A crop that decided a person's presence.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RegisterCrop {
     /// The crop.
     pub crop_id: i64,
@@ -398,36 +413,373 @@ pub struct RegisterCrop {
     pub margin: Option<f32>,
     /// As in [`Assigned`].
     pub enrolled: bool,
+    /// Whether the teacher said whose face it is (`PUT /face-crops/{id}/person/`).
+    #[serde(default)]
+    pub by_teacher: bool,
 }
 
-/// One enrolled person in the register.
-#[derive(Debug, Serialize)]
+/// One pupil of the roster in the register.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RegisterEntry {
-    /// The person.
+    /// The pupil.
     pub person_id: i64,
     /// Their name.
     pub name: String,
-    /// Whether any face of the session is theirs.
+    /// Whether they were there: `mark` is present or late.
     pub present: bool,
-    /// Those faces.
+    /// `present`, `absent`, `late` or `excused`.
+    pub mark: String,
+    /// Whether the teacher set the mark by hand (else the faces decided it).
+    pub by_hand: bool,
+    /// The faces of the lesson that are theirs.
     pub crops: Vec<RegisterCrop>,
 }
 
-/// `GET /sessions/{id}/attendance/`: every enrolled person, present or absent.
-#[derive(Debug, Serialize)]
+/// `GET /sessions/{id}/attendance/`: every pupil of the class's roster with their mark.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Register {
     /// [`Status::Success`].
     pub status: Status,
     /// The session.
     pub session_id: i64,
+    /// Its class, whose roster this is.
+    pub class_id: i64,
     /// The model whose vectors were used.
     pub model_name: String,
+    /// The served weights' version the vectors are of.
+    pub model_version: String,
     /// As used.
     pub threshold: f32,
-    /// Everyone enrolled, by name.
+    /// The roster, by name.
     pub people: Vec<RegisterEntry>,
     /// The session's unknown faces, grouped.
     pub unknown: Vec<Cluster>,
     /// Crops without a vector of this model.
     pub not_embedded: Vec<i64>,
+    /// `null` while the register is open; once finalised, who did it and when: the register
+    /// is then answered as it was stored.
+    pub finalized: Option<Finalized>,
+    /// Crops added after the register was finalised: they change nothing until it is reopened.
+    #[serde(default)]
+    pub waiting: Vec<i64>,
+}
+
+/// Who finalised a register, and when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Finalized {
+    /// `YYYY-MM-DD HH:MM:SS` UTC.
+    pub at: String,
+    /// The account's name.
+    pub by: String,
+}
+
+/// `PUT /sessions/{id}/attendance/{person_id}/`: `{"mark": "late"}`; `{"mark": null}` gives
+/// the mark back to the faces.
+#[derive(Debug, Deserialize)]
+pub struct MarkPut {
+    /// `present`, `absent`, `late`, `excused`, or `null`.
+    pub mark: Option<String>,
+}
+
+/// `PUT /face-crops/{id}/person/`: `{"person_id": 4}` (this face is that pupil) or
+/// `{"person_id": null}` (nobody of this class).
+#[derive(Debug, Deserialize)]
+pub struct VerdictPut {
+    /// A pupil of the session's class, or `null`.
+    pub person_id: Option<i64>,
+}
+
+/// Answer to `PUT|DELETE /face-crops/{id}/person/`.
+#[derive(Debug, Serialize)]
+pub struct VerdictSet {
+    /// [`Status::Success`].
+    pub status: Status,
+    /// The crop.
+    pub crop_id: i64,
+    /// `person` (the teacher said who), `nobody` (not of this class) or `null` (the matching decides).
+    pub verdict: Option<&'static str>,
+    /// The pupil, for `person`.
+    pub person_id: Option<i64>,
+}
+
+// ---- accounts --------------------------------------------------------------------------
+
+/// `POST /users/` (admins): `{"name": "Ms Rivera", "admin": false, "expires_in_days": 365}`.
+#[derive(Debug, Deserialize)]
+pub struct NewUser {
+    /// Unique, 1–200 characters.
+    pub name: String,
+    /// An admin creates accounts and classes and reaches every class.
+    #[serde(default)]
+    pub admin: bool,
+    /// The first token stops working after this many days; default never.
+    pub expires_in_days: Option<u32>,
+}
+
+/// Answer to `POST /users/` (201): the token is shown this once.
+#[derive(Debug, Serialize)]
+pub struct UserCreated {
+    /// [`Status::Success`].
+    pub status: Status,
+    /// The account's id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Whether it is an admin's.
+    pub admin: bool,
+    /// Its bearer token: shown once, stored only as a hash.
+    pub token: String,
+    /// When the token stops working, or `null`.
+    pub expires_at: Option<String>,
+}
+
+/// One entry of `GET /users/`.
+#[derive(Debug, Serialize)]
+pub struct User {
+    /// The account's id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Whether it is an admin's.
+    pub admin: bool,
+    /// `YYYY-MM-DD HH:MM:SS` UTC.
+    pub created_at: String,
+    /// How many of its tokens work (neither revoked nor expired).
+    pub tokens: i64,
+    /// The classes it teaches.
+    pub class_ids: Vec<i64>,
+}
+
+/// `POST /users/{id}/tokens/` (admins): `{"expires_in_days": 30}` or no body.
+#[derive(Debug, Deserialize, Default)]
+pub struct NewToken {
+    /// Default never.
+    pub expires_in_days: Option<u32>,
+}
+
+/// Answer to `POST /users/{id}/tokens/` (201).
+#[derive(Debug, Serialize)]
+pub struct TokenCreated {
+    /// [`Status::Success`].
+    pub status: Status,
+    /// The account.
+    pub user_id: i64,
+    /// The new token, shown once.
+    pub token: String,
+    /// When it stops working, or `null`.
+    pub expires_at: Option<String>,
+}
+
+/// Answer to `DELETE /users/{id}/tokens/`.
+#[derive(Debug, Serialize)]
+pub struct TokensRevoked {
+    /// [`Status::Success`].
+    pub status: Status,
+    /// The account.
+    pub user_id: i64,
+    /// How many tokens stopped working.
+    pub revoked: usize,
+}
+
+/// `GET /me/`: who the token is.
+#[derive(Debug, Serialize)]
+pub struct Me {
+    /// The account's id; `null` for the server's own `--token`.
+    pub id: Option<i64>,
+    /// Its name.
+    pub name: String,
+    /// Whether it is an admin's.
+    pub admin: bool,
+    /// The classes it reaches.
+    pub class_ids: Vec<i64>,
+}
+
+// ---- classes and rosters ---------------------------------------------------------------
+
+/// `POST /classes/` (admins): `{"name": "7B", "teacher_ids": [2, 5]}`; `PATCH /classes/{id}/`
+/// takes either field.
+#[derive(Debug, Deserialize)]
+pub struct ClassPost {
+    /// 1–200 characters.
+    pub name: Option<String>,
+    /// The accounts that teach it.
+    pub teacher_ids: Option<Vec<i64>>,
+}
+
+/// A class, as `GET /classes/`, `GET|PATCH /classes/{id}/` and `POST /classes/` (201, with
+/// `status`) answer it.
+#[derive(Debug, Serialize)]
+pub struct Class {
+    /// [`Status::Success`] in answers to a write; absent in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// The class's id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its teachers' accounts.
+    pub teacher_ids: Vec<i64>,
+    /// How many pupils its roster has.
+    pub pupils: i64,
+    /// How many sessions (lessons) it has.
+    pub sessions: i64,
+}
+
+/// `POST /classes/{id}/pupils/`: `{"name": "Ana Lima", "external_id": "MIS-0042"}` (a new
+/// pupil) or `{"person_id": 4}` (one the caller reaches already).
+#[derive(Debug, Deserialize)]
+pub struct PupilPost {
+    /// A new pupil's display name.
+    pub name: Option<String>,
+    /// The school's own number for them, unique in the school.
+    pub external_id: Option<String>,
+    /// An existing pupil.
+    pub person_id: Option<i64>,
+}
+
+/// A pupil, as rosters, `GET /people/`, `GET|PATCH /people/{id}/` and `POST
+/// /classes/{id}/pupils/` (with `status`) answer them.
+#[derive(Debug, Serialize)]
+pub struct Pupil {
+    /// [`Status::Success`] in answers to a write; absent in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// The pupil's id (as `GET /people/` always answered it).
+    pub id: i64,
+    /// The same id, as the roster calls name it.
+    pub person_id: i64,
+    /// Their display name.
+    pub name: String,
+    /// The school's number for them, or `null`.
+    pub external_id: Option<String>,
+    /// How many reference faces they have.
+    pub crops: i64,
+    /// The rosters (of the caller's classes) they are on.
+    pub class_ids: Vec<i64>,
+}
+
+/// `PATCH /people/{id}/`: `{"name": "Ana Lima"}` and/or `{"external_id": "MIS-0042"}`.
+#[derive(Debug, Deserialize)]
+pub struct PersonPatch {
+    /// A new display name.
+    pub name: Option<String>,
+    /// A new school number (`""` clears it).
+    pub external_id: Option<String>,
+}
+
+/// `POST /people/{id}/references/`: `{"crop_ids": [12, 17]}`: these faces are that pupil's.
+#[derive(Debug, Deserialize)]
+pub struct ReferencesPost {
+    /// Crops the caller reaches, not enrolled as anyone else.
+    pub crop_ids: Vec<i64>,
+}
+
+// ---- reports ---------------------------------------------------------------------------
+
+/// `?from=YYYY-MM-DD&to=YYYY-MM-DD` of the reports (both days included; default: everything).
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct RangeQuery {
+    /// First day.
+    pub from: Option<String>,
+    /// Last day.
+    pub to: Option<String>,
+}
+
+/// A lesson of a report.
+#[derive(Debug, Serialize)]
+pub struct ReportLesson {
+    /// The session.
+    pub session_id: i64,
+    /// Its name.
+    pub name: String,
+    /// When it started.
+    pub starts_at: String,
+    /// Whether its register is finalised (only then do its marks count).
+    pub finalized: bool,
+}
+
+/// How many lessons had each mark, and the rate: (present + late) / (present + late + absent).
+#[derive(Debug, Serialize)]
+pub struct ReportCounts {
+    /// Present.
+    pub present: u32,
+    /// Late.
+    pub late: u32,
+    /// Excused.
+    pub excused: u32,
+    /// Absent.
+    pub absent: u32,
+    /// 0–1, or `null` when no finalised lesson counted.
+    pub rate: Option<f64>,
+}
+
+/// One pupil's row of a class report.
+#[derive(Debug, Serialize)]
+pub struct ReportRow {
+    /// The pupil.
+    pub person_id: i64,
+    /// Their name.
+    pub name: String,
+    /// Their school number.
+    pub external_id: Option<String>,
+    /// Their mark in each lesson, in the lessons' order: `null` where not finalised (or not
+    /// on the roster when it was).
+    pub marks: Vec<Option<&'static str>>,
+    /// Over the finalised lessons.
+    pub counts: ReportCounts,
+}
+
+/// `GET /classes/{id}/attendance/?from=&to=`: the class's pupils × lessons.
+#[derive(Debug, Serialize)]
+pub struct ClassReport {
+    /// [`Status::Success`].
+    pub status: Status,
+    /// The class.
+    pub class_id: i64,
+    /// The range asked, or `null`.
+    pub from: Option<String>,
+    /// The range asked, or `null`.
+    pub to: Option<String>,
+    /// Its lessons in the range, by start.
+    pub lessons: Vec<ReportLesson>,
+    /// Its roster's pupils, and anyone on a finalised register of the range since taken off it.
+    pub pupils: Vec<ReportRow>,
+}
+
+/// A lesson of a pupil's history.
+#[derive(Debug, Serialize)]
+pub struct HistoryLesson {
+    /// The session.
+    pub session_id: i64,
+    /// Its class.
+    pub class_id: i64,
+    /// Its name.
+    pub name: String,
+    /// When it started.
+    pub starts_at: String,
+    /// Whether its register is finalised.
+    pub finalized: bool,
+    /// The pupil's finalised mark, or `null`.
+    pub mark: Option<&'static str>,
+}
+
+/// `GET /people/{id}/attendance/?from=&to=`: a pupil's lessons (of the classes the caller
+/// reaches) with their marks, counts and rate.
+#[derive(Debug, Serialize)]
+pub struct PupilHistory {
+    /// [`Status::Success`].
+    pub status: Status,
+    /// The pupil.
+    pub person_id: i64,
+    /// Their name.
+    pub name: String,
+    /// The range asked.
+    pub from: Option<String>,
+    /// The range asked.
+    pub to: Option<String>,
+    /// By start.
+    pub lessons: Vec<HistoryLesson>,
+    /// Over the finalised lessons.
+    pub counts: ReportCounts,
 }

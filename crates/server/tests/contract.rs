@@ -10,8 +10,8 @@
 use axum::body::Body;
 use axum::http::Request;
 use facenet_server::{
-    core_status, paths, ApiErrorCode, AppState, API_BASE, MAX_BATCH_ITEMS, MAX_CLUSTERED, MAX_IMAGE_BODY, MAX_JSON_BODY,
-    MAX_NAME_LEN, MIN_TOKEN_LEN, REQUEST_TIMEOUT, ROUTES,
+    core_status, paths, ApiErrorCode, AppState, API_BASE, MAX_BATCH_ITEMS, MAX_CLUSTERED, MAX_IMAGE_BODY,
+    MAX_JSON_BODY, MAX_NAME_LEN, MIN_TOKEN_LEN, REQUEST_TIMEOUT, ROUTES,
 };
 use facenet_wasm::{ErrorCode, Limits, MODEL_VERSION_LEN};
 use http_body_util::BodyExt;
@@ -164,9 +164,9 @@ fn the_readme_lists_every_call_and_every_code() {
 async fn the_router_answers_every_listed_call() {
     let dir = std::env::temp_dir().join(format!("facenet-contract-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let state = AppState::open(&dir, "contract-token", &repo("")).unwrap();
+    let state = AppState::open(&dir, Some("contract-token"), &repo("")).unwrap();
     for (method, path) in ROUTES {
-        let uri = format!("{API_BASE}{}", path.replace("{id}", "1"));
+        let uri = format!("{API_BASE}{}", path.replace("{id}", "1").replace("{person_id}", "1"));
         let request = Request::builder()
             .method(method)
             .uri(&uri)

@@ -32,7 +32,7 @@ async fn requests_vectors_and_assignments_are_logged() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
     let dir = std::env::temp_dir().join(format!("facenet-server-logs-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let state = AppState::open(&dir, "log-test-token", &root).unwrap();
+    let state = AppState::open(&dir, Some("log-test-token"), &root).unwrap();
     let call = |method: &str, uri: &str, body: Vec<u8>, json: bool| {
         let mut request = Request::builder().method(method).uri(uri).header("authorization", "Bearer log-test-token");
         if json {

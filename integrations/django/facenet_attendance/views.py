@@ -413,6 +413,21 @@ class AttendanceCsv(ApiView):
         return response
 
 
+class NotYet(ApiView):
+    """A call of the contract this app does not answer yet — the school of issue 19 (accounts,
+    classes, rosters, the register as a record, reports), which facenet-server has. The token is
+    checked as for every call; then a ``NotFound`` that says so."""
+
+    def refuse(self, request, **kwargs):
+        raise ApiError(
+            "NotFound",
+            f"{request.method} {request.path}: this Django app does not have the school's calls yet "
+            "(accounts, classes, rosters, registers as records; facenet-server does)",
+        )
+
+    get = post = put = patch = delete = refuse
+
+
 @csrf_exempt
 def endpoint_moved(request, **kwargs):
     """The old system's server-side embedding calls, answered for anyone: where vectors come from now."""

@@ -1,18 +1,52 @@
 """facenet-wasm's attendance rules, from its Rust domain crate (crates/attendance)."""
 
-Decision = tuple[int, int | None, int | None, float | None, float | None, bool]
+# (crop_id, photo_id, person_id, distance, margin, enrolled, by_teacher)
+Decision = tuple[int, int | None, int | None, float | None, float | None, bool, bool]
+# (present, late, excused, absent, rate): rate = (present + late) / (present + late + absent)
+Counts = tuple[int, int, int, int, float | None]
+Lesson = tuple[int, str, str, bool]  # (session_id, name, starts_at, finalized)
+Pupil = tuple[int, str, str | None]  # (person_id, name, external_id)
+Recorded = tuple[int, int, str]  # (session_id, person_id, mark) of a finalised register
 
 def assign(
-    faces: list[tuple[int, int | None, int | None, bytes]],
+    faces: list[tuple[int, int | None, int | None, int | str | None, bytes]],
     people: list[int],
     references: list[tuple[int, bytes]],
     threshold: float,
     cluster_threshold: float,
     max_clustered: int,
 ) -> tuple[list[Decision], list[list[int]]]:
-    """A lesson's faces to people, one-to-one per photo within ``threshold``, then the unknown
-    faces clustered (average linkage within ``cluster_threshold``; past ``max_clustered`` one per
-    group). Decisions are (crop_id, photo_id, person_id, distance, margin, enrolled), by crop id."""
+    """A lesson's faces (crop_id, photo_id, enrolled as, the teacher's verdict — None, "nobody" or
+    a person id —, vector) to the roster ``people``, one-to-one per photo within ``threshold``,
+    then the unknown faces clustered (average linkage within ``cluster_threshold``; past
+    ``max_clustered`` one per group). Decisions by crop id."""
 
-def register_csv(lines: list[tuple[int, str, bool, list[tuple[int, float | None]]]]) -> str:
-    """The register as CSV, one row per (person_id, name, present, [(crop_id, distance)])."""
+def register(
+    people: list[tuple[int, str]], decisions: list[Decision], marks: list[tuple[int, str]]
+) -> list[tuple[int, str, bool, str, bool, list[Decision]]]:
+    """The register over the roster: (person_id, name, present, mark, by_hand, their decisions)."""
+
+def register_csv(lines: list[tuple[int, str, bool, str, bool, list[tuple[int, float | None]]]]) -> str:
+    """The register as CSV (with a BOM), one row per (person_id, name, present, mark, by_hand, [(crop_id, distance)])."""
+
+def class_report(
+    lessons: list[Lesson], pupils: list[Pupil], recorded: list[Recorded]
+) -> list[tuple[int, str, str | None, list[str | None], Counts]]:
+    """Pupils × lessons: each pupil's mark per lesson (None where not finalised) and counts."""
+
+def class_report_csv(lessons: list[Lesson], pupils: list[Pupil], recorded: list[Recorded]) -> str:
+    """The same table as CSV (UTF-8 with a BOM, formula-safe)."""
+
+def counts(marks: list[str]) -> Counts:
+    """How many of each mark, and the rate."""
+
+def validate_vector(
+    models: list[tuple[str, int]], served_version: str, model: str, version: str | None, values: list[float]
+) -> bytes:
+    """The vector as stored (f32 LE) if it fits the served model; ValueError with the reason if not."""
+
+def lesson_start(text: str) -> str:
+    """``YYYY-MM-DD HH:MM[:SS]`` or ISO ``…T…[Z]`` → ``YYYY-MM-DD HH:MM:SS``; ValueError otherwise."""
+
+def day(text: str) -> str:
+    """A checked ``YYYY-MM-DD``; ValueError otherwise."""

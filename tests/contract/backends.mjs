@@ -110,8 +110,6 @@ export async function startDjango({ database = 'postgres', token = 'contract-tok
   }
   return {
     name: `Django on ${database === 'postgres' ? 'PostgreSQL' : 'SQLite'}`, url, token, log, postgres,
-    // What the Django app does not have yet (suite.mjs `has`): the school of issue 19.
-    lags: ['school'],
     close: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));

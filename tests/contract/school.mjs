@@ -1,13 +1,13 @@
 // The school around the lessons (README "Accounts, classes and rosters", "The register as a
 // record"), as black-box contract tests: accounts and their tokens, classes and rosters, every
-// call reached by id against every kind of caller, the register as a record, reports. Run by the
-// backends' test files with an admin's token; a backend that lags behind (`lags: ['school']`)
-// has these tests skipped, saying so.
+// call reached by id against every kind of caller (its teacher, another teacher, an admin, no
+// token, a revoked token), the register as a record, reports. Run by the backends' test files
+// with an admin's token.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertError, client, has, url, vectors, VERSION } from './suite.mjs';
+import { assertError, client, url, vectors, VERSION } from './suite.mjs';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const FACE = readFileSync(join(ROOT, 'tests/faces/s1a.jpg'));
@@ -66,15 +66,13 @@ async function school(admin, run) {
 }
 
 /**
- * @param {() => {name: string, url: string, token: string, lags?: string[]}} getBackend
+ * @param {() => {name: string, url: string, token: string}} getBackend
  */
 export function schoolTests(getBackend) {
   const run = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
   /** @type {Awaited<ReturnType<typeof school>>} */
   let s;
   let admin;
-  // Asked when a test runs: the backend is started after the tests are registered.
-  const lagging = () => (has(getBackend(), 'school') ? '' : `${getBackend().name} does not have the school yet (issue 19)`);
   const ready = async () => {
     if (s) return s;
     admin = client(getBackend());
@@ -83,8 +81,7 @@ export function schoolTests(getBackend) {
     return s;
   };
 
-  test('school: accounts, their tokens shown once, revoked and expiring; admins only', async (t) => {
-    if (lagging()) return t.skip(lagging());
+  test('school: accounts, their tokens shown once, revoked and expiring; admins only', async () => {
     const { a, b, revoked, callers } = await ready();
     for (const created of [a, b]) {
       assert.match(created.token, /^[0-9a-f]{32}$/);
@@ -113,8 +110,7 @@ export function schoolTests(getBackend) {
     assert.equal((await callers.b('GET', url('ME'))).status, 200, "B's token still works");
   });
 
-  test('school: classes and rosters; a teacher sees only their own', async (t) => {
-    if (lagging()) return t.skip(lagging());
+  test('school: classes and rosters; a teacher sees only their own', async () => {
     const { a, classes, pupils, callers } = await ready();
     assert.deepEqual((await callers.a('GET', url('CLASSES'))).body.map((c) => c.id), [classes.a]);
     const mine = (await callers.a('GET', url('CLASS', classes.a))).body;
@@ -158,8 +154,7 @@ export function schoolTests(getBackend) {
     assertError(await callers.a('POST', url('PERSON_REFERENCES', pupils.a), { json: { crop_ids: [] } }), 'InvalidRequest', 'no crops');
   });
 
-  test('school: every call reached by id answers 404 to another teacher, 401 without or with a revoked token', async (t) => {
-    if (lagging()) return t.skip(lagging());
+  test('school: every call reached by id answers 404 to another teacher, 401 without or with a revoked token', async () => {
     const { classes, pupils, lesson, photo, crops, callers, revoked, a } = await ready();
     const embedding = s.gen.centre();
     // [method, path name, ids, body, what the owner may not do (admin-only)]
@@ -227,8 +222,7 @@ export function schoolTests(getBackend) {
     assert.equal(a.admin, false);
   });
 
-  test('school: the register over the roster, corrected, finalised as a record, reopened; reports', async (t) => {
-    if (lagging()) return t.skip(lagging());
+  test('school: the register over the roster, corrected, finalised as a record, reopened; reports', async () => {
     const { classes, pupils, lesson, crops, callers } = await ready();
     const call = callers.a;
     let register = (await call('GET', url('ATTENDANCE', lesson))).body;

@@ -36,15 +36,6 @@ const TINY_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAAAAADhZOFXAAAAEE
 /** `API_PATHS[name]` with its ids (`{id}`, then `{person_id}`) filled in, under API_BASE. */
 export const url = (name, ...ids) => API_BASE + ids.reduce((p, id) => p.replace(/\{\w+\}/, String(id)), API_PATHS[name]);
 
-/**
- * Whether the backend has `feature` yet. A backend may list what it lags behind in `lags`
- * (the Django app: `school`, the accounts, classes and register-as-record of issue 19); the
- * suite then checks the shapes it had before and skips the tests of what it lacks, saying so.
- * @param {{lags?: string[]}} backend
- * @param {string} feature
- */
-export const has = (backend, feature) => !(backend.lags ?? []).includes(feature);
-
 /** A client of one backend: `call(method, path, {json, body, headers, token})` → {status, type, body, text, bytes}. */
 export function client(backend) {
   return async function call(method, path, { json, body, headers = {}, token = backend.token } = {}) {
@@ -136,12 +127,12 @@ export function contractTests(getBackend) {
     setup();
     const created = await call('POST', url('SESSIONS'), { json: { name: `  Monday 9:00 ${run}  ` } });
     assert.equal(created.status, 201);
-    const school = has(getBackend(), 'school');
-    assert.deepEqual(Object.keys(created.body).sort(), school ? ['class_id', 'id', 'name', 'starts_at', 'status'] : ['id', 'name', 'status']);
+    assert.deepEqual(Object.keys(created.body).sort(), ['class_id', 'id', 'name', 'starts_at', 'status']);
     assert.equal(created.body.status, 'success');
     assert.equal(created.body.name, `Monday 9:00 ${run}`, 'trimmed');
     const listed = (await call('GET', url('SESSIONS'))).body.find((s) => s.id === created.body.id);
-    assert.deepEqual(Object.keys(listed).sort(), school ? ['class_id', 'created_at', 'crops', 'finalized', 'id', 'name', 'starts_at'] : ['created_at', 'crops', 'id', 'name']);
+    assert.deepEqual(Object.keys(listed).sort(), ['class_id', 'created_at', 'crops', 'finalized', 'id', 'name', 'starts_at']);
+    assert.equal(listed.starts_at.length, 19, 'YYYY-MM-DD HH:MM:SS');
     assert.equal(listed.crops, 0);
     assert.match(listed.created_at, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     assertError(await call('POST', url('SESSIONS'), { json: { name: '   ' } }), 'InvalidRequest', 'empty name');
@@ -286,12 +277,8 @@ export function contractTests(getBackend) {
     const again = (await call('POST', url('PEOPLE'), { json: { name, crop_ids: [crop] } })).body;
     assert.equal(again.person_id, enrolled.body.person_id, 'a name is one person');
     const listedPerson = (await call('GET', url('PEOPLE'))).body.find((p) => p.name === name);
-    if (has(getBackend(), 'school')) {
-      assert.deepEqual(listedPerson, { id: enrolled.body.person_id, person_id: enrolled.body.person_id, name, external_id: null, crops: 1, class_ids: listedPerson.class_ids });
-      assert.equal(listedPerson.class_ids.length, 1, 'on the roster of the class of its crops');
-    } else {
-      assert.deepEqual(listedPerson, { id: enrolled.body.person_id, name, crops: 1 });
-    }
+    assert.deepEqual(listedPerson, { id: enrolled.body.person_id, person_id: enrolled.body.person_id, name, external_id: null, crops: 1, class_ids: listedPerson.class_ids });
+    assert.equal(listedPerson.class_ids.length, 1, 'on the roster of the class of its crops');
     const listed = (await call('GET', url('SESSION_CROPS', session))).body[0];
     assert.deepEqual([listed.person_id, listed.person_name], [enrolled.body.person_id, name]);
     const ghost = `Nobody ${run}`;

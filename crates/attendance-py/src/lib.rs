@@ -1,19 +1,31 @@
 //! The attendance domain (`facenet-attendance`) as the Python module `facenet_attendance_rules`,
-//! so that the Django app decides registers with the very code facenet-server runs. A thin layer:
-//! Python values in, the crate's functions, Python values out. Vectors cross as the bytes both
-//! backends store (f32, little-endian), so nothing is converted twice.
+//! so that the Django app decides registers, counts reports and checks vectors with the very code
+//! facenet-server runs. A thin layer: Python values in, the crate's functions, Python values out.
+//! Vectors cross as the bytes both backends store (f32, little-endian), so nothing is converted
+//! twice; a refused value raises `ValueError` with the crate's message.
 //!
 //! ```text
 //! assign(faces, people, references, threshold, cluster_threshold, max_clustered)
-//!   faces       [(crop_id, photo_id | None, person_id | None, vector bytes)]
-//!   people      [person_id]                 in tie-breaking order (by name)
+//!   faces       [(crop_id, photo_id | None, person_id | None, verdict, vector bytes)]
+//!               verdict: None (the matching decides) | "nobody" | a person_id (the teacher's word)
+//!   people      [person_id]                 the roster, in tie-breaking order (by name)
 //!   references  [(person_id, vector bytes)]
-//!   → (decisions [(crop_id, photo_id, person_id | None, distance | None, margin | None, enrolled)],
+//!   → (decisions [(crop_id, photo_id, person_id | None, distance | None, margin | None, enrolled, by_teacher)],
 //!      clusters  [[crop_id]])
-//! register_csv([(person_id, name, present, [(crop_id, distance | None)])]) → str
+//! register(people [(person_id, name)], decisions, marks [(person_id, mark)])
+//!   → [(person_id, name, present, mark, by_hand, [decision])]
+//! register_csv([(person_id, name, present, mark, by_hand, [(crop_id, distance | None)])]) → str
+//! class_report(lessons [(session_id, name, starts_at, finalized)], pupils [(person_id, name, external_id | None)],
+//!              recorded [(session_id, person_id, mark)])
+//!   → [(person_id, name, external_id, [mark | None], counts)]   counts: (present, late, excused, absent, rate | None)
+//! class_report_csv(lessons, pupils, recorded) → str
+//! counts([mark]) → counts
+//! validate_vector(models [(name, dimension)], served_version, model, version | None, [float]) → vector bytes
+//! lesson_start(text) → "YYYY-MM-DD HH:MM:SS"       day(text) → "YYYY-MM-DD"
 //! ```
 
-use facenet_attendance::{cluster_unknown, match_session, Decision, Face, Mark, Reference, RosterLine};
+use facenet_attendance::report::{self, Counts, Lesson, Pupil, Recorded};
+use facenet_attendance::{cluster_unknown, match_session, time, vector, Decision, Face, Mark, Reference, RosterLine, Verdict};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -25,10 +37,43 @@ fn vector(bytes: &[u8]) -> PyResult<Vec<f32>> {
     Ok(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
 }
 
-type PyFace = (i64, Option<i64>, Option<i64>, Vec<u8>);
-type PyDecision = (i64, Option<i64>, Option<i64>, Option<f32>, Option<f32>, bool);
+fn mark(name: &str) -> PyResult<Mark> {
+    Mark::parse(name).ok_or_else(|| PyValueError::new_err(format!("not a mark: {name:?}")))
+}
 
-/// A lesson's faces to people (`match_session`), then the unknown ones clustered
+/// A teacher's verdict as it crosses: `None`, `"nobody"` or a person id.
+#[derive(FromPyObject)]
+enum PyVerdict {
+    Person(i64),
+    Word(String),
+}
+
+fn verdict(v: Option<PyVerdict>) -> PyResult<Option<Verdict>> {
+    match v {
+        None => Ok(None),
+        Some(PyVerdict::Person(p)) => Ok(Some(Verdict::Person(p))),
+        Some(PyVerdict::Word(w)) if w == "nobody" => Ok(Some(Verdict::NotInClass)),
+        Some(PyVerdict::Word(w)) => Err(PyValueError::new_err(format!("a verdict is a person id or \"nobody\", not {w:?}"))),
+    }
+}
+
+type PyFace = (i64, Option<i64>, Option<i64>, Option<PyVerdict>, Vec<u8>);
+type PyDecision = (i64, Option<i64>, Option<i64>, Option<f32>, Option<f32>, bool, bool);
+type PyCounts = (u32, u32, u32, u32, Option<f64>);
+
+fn py_decision(d: &Decision) -> PyDecision {
+    (d.crop_id, d.photo_id, d.person_id, Some(d.distance).filter(|x| !x.is_nan()), d.margin, d.enrolled, d.by_teacher)
+}
+
+fn decision((crop_id, photo_id, person_id, distance, margin, enrolled, by_teacher): PyDecision) -> Decision {
+    Decision { crop_id, photo_id, person_id, distance: distance.unwrap_or(f32::NAN), margin, enrolled, by_teacher }
+}
+
+fn py_counts(c: Counts) -> PyCounts {
+    (c.present, c.late, c.excused, c.absent, c.rate())
+}
+
+/// A lesson's faces to the roster (`match_session`), then the unknown ones clustered
 /// (`cluster_unknown`): see the module's shapes.
 #[pyfunction]
 fn assign(
@@ -41,7 +86,9 @@ fn assign(
 ) -> PyResult<(Vec<PyDecision>, Vec<Vec<i64>>)> {
     let faces = faces
         .into_iter()
-        .map(|(crop_id, photo_id, person_id, v)| Ok(Face { crop_id, photo_id, person_id, verdict: None, vector: vector(&v)? }))
+        .map(|(crop_id, photo_id, person_id, v, bytes)| {
+            Ok(Face { crop_id, photo_id, person_id, verdict: verdict(v)?, vector: vector(&bytes)? })
+        })
         .collect::<PyResult<Vec<_>>>()?;
     let references = references
         .into_iter()
@@ -49,46 +96,128 @@ fn assign(
         .collect::<PyResult<Vec<_>>>()?;
     let matched = match_session(faces, &people, references, threshold);
     let clusters = cluster_unknown(&matched.unknown, cluster_threshold, max_clustered);
-    let decisions = matched
-        .decisions
-        .iter()
-        .map(|d| (d.crop_id, d.photo_id, d.person_id, Some(d.distance).filter(|x| !x.is_nan()), d.margin, d.enrolled))
-        .collect();
-    Ok((decisions, clusters))
+    Ok((matched.decisions.iter().map(py_decision).collect(), clusters))
+}
+
+type PyLine = (i64, String, bool, &'static str, bool, Vec<PyDecision>);
+
+/// The register's lines over the roster, with the teacher's marks (`register`).
+#[pyfunction]
+fn register(people: Vec<(i64, String)>, decisions: Vec<PyDecision>, marks: Vec<(i64, String)>) -> PyResult<Vec<PyLine>> {
+    let decisions: Vec<Decision> = decisions.into_iter().map(decision).collect();
+    let marks = marks.into_iter().map(|(p, m)| Ok((p, mark(&m)?))).collect::<PyResult<Vec<_>>>()?;
+    Ok(facenet_attendance::register(&people, &decisions, &marks)
+        .into_iter()
+        .map(|l| (l.person_id, l.name, l.present, l.mark.as_str(), l.by_hand, l.faces.iter().map(py_decision).collect()))
+        .collect())
 }
 
 /// The register as CSV (`register_csv`), from its lines.
 #[pyfunction]
-fn register_csv(lines: Vec<(i64, String, bool, Vec<(i64, Option<f32>)>)>) -> String {
-    let lines: Vec<RosterLine> = lines
+fn register_csv(lines: Vec<(i64, String, bool, String, bool, Vec<(i64, Option<f32>)>)>) -> PyResult<String> {
+    let lines = lines
         .into_iter()
-        .map(|(person_id, name, present, faces)| RosterLine {
-            person_id,
-            name,
-            present,
-            mark: if present { Mark::Present } else { Mark::Absent },
-            by_hand: false,
-            faces: faces
-                .into_iter()
-                .map(|(crop_id, distance)| Decision {
-                    crop_id,
-                    photo_id: None,
-                    person_id: Some(person_id),
-                    distance: distance.unwrap_or(f32::NAN),
-                    margin: None,
-                    enrolled: false,
-                    by_teacher: false,
-                })
-                .collect(),
+        .map(|(person_id, name, present, m, by_hand, faces)| {
+            Ok(RosterLine {
+                person_id,
+                name,
+                present,
+                mark: mark(&m)?,
+                by_hand,
+                faces: faces
+                    .into_iter()
+                    .map(|(crop_id, distance)| decision((crop_id, None, Some(person_id), distance, None, false, false)))
+                    .collect(),
+            })
         })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(facenet_attendance::register_csv(&lines))
+}
+
+type PyLesson = (i64, String, String, bool);
+type PyPupil = (i64, String, Option<String>);
+
+fn report_of(lessons: Vec<PyLesson>, pupils: Vec<PyPupil>, recorded: Vec<(i64, i64, String)>) -> PyResult<report::ClassReport> {
+    let lessons = lessons
+        .into_iter()
+        .map(|(session_id, name, starts_at, finalized)| Lesson { session_id, name, starts_at, finalized })
         .collect();
-    facenet_attendance::register_csv(&lines)
+    let pupils = pupils.into_iter().map(|(person_id, name, external_id)| Pupil { person_id, name, external_id }).collect();
+    let recorded = recorded
+        .into_iter()
+        .map(|(session_id, person_id, m)| Ok(Recorded { session_id, person_id, mark: mark(&m)? }))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(report::class_report(lessons, pupils, &recorded))
+}
+
+/// A class's pupils × lessons from the finalised registers' marks (`report::class_report`).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn class_report(
+    lessons: Vec<PyLesson>,
+    pupils: Vec<PyPupil>,
+    recorded: Vec<(i64, i64, String)>,
+) -> PyResult<Vec<(i64, String, Option<String>, Vec<Option<&'static str>>, PyCounts)>> {
+    Ok(report_of(lessons, pupils, recorded)?
+        .rows
+        .into_iter()
+        .map(|r| {
+            let marks = r.marks.iter().map(|m| m.map(Mark::as_str)).collect();
+            (r.pupil.person_id, r.pupil.name, r.pupil.external_id, marks, py_counts(r.counts))
+        })
+        .collect())
+}
+
+/// The same table as CSV (`report::report_csv`).
+#[pyfunction]
+fn class_report_csv(lessons: Vec<PyLesson>, pupils: Vec<PyPupil>, recorded: Vec<(i64, i64, String)>) -> PyResult<String> {
+    Ok(report::report_csv(&report_of(lessons, pupils, recorded)?))
+}
+
+/// How many of each mark, and the rate (`Counts::of`).
+#[pyfunction]
+fn counts(marks: Vec<String>) -> PyResult<PyCounts> {
+    let marks = marks.iter().map(|m| mark(m)).collect::<PyResult<Vec<_>>>()?;
+    Ok(py_counts(Counts::of(marks)))
+}
+
+/// A posted vector checked against the served model (`vector::validate`): the stored bytes.
+#[pyfunction]
+fn validate_vector(
+    models: Vec<(String, usize)>,
+    served_version: &str,
+    model: &str,
+    version: Option<&str>,
+    values: Vec<f64>,
+) -> PyResult<Vec<u8>> {
+    let served = vector::Served { models: &models, version: served_version };
+    let v = vector::validate(&served, model, version, &values).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(v.iter().flat_map(|x| x.to_le_bytes()).collect())
+}
+
+/// A lesson's start as stored (`time::lesson_start`).
+#[pyfunction]
+fn lesson_start(text: &str) -> PyResult<String> {
+    time::lesson_start(text).map_err(PyValueError::new_err)
+}
+
+/// A calendar day, checked (`time::day`).
+#[pyfunction]
+fn day(text: &str) -> PyResult<String> {
+    time::day(text).map_err(PyValueError::new_err)
 }
 
 /// The module Django imports.
 #[pymodule]
 fn facenet_attendance_rules(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(assign, m)?)?;
+    m.add_function(wrap_pyfunction!(register, m)?)?;
     m.add_function(wrap_pyfunction!(register_csv, m)?)?;
+    m.add_function(wrap_pyfunction!(class_report, m)?)?;
+    m.add_function(wrap_pyfunction!(class_report_csv, m)?)?;
+    m.add_function(wrap_pyfunction!(counts, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_vector, m)?)?;
+    m.add_function(wrap_pyfunction!(lesson_start, m)?)?;
+    m.add_function(wrap_pyfunction!(day, m)?)?;
     Ok(())
 }

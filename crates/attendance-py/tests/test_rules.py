@@ -20,20 +20,28 @@ def vec(angle_deg):
 class Assign(unittest.TestCase):
     def test_faces_cross_as_stored_bytes_and_come_back_decided(self):
         ana, ben = 1, 2
-        faces = [(10, 7, None, vec(5)), (11, 7, None, vec(180)), (12, None, ana, vec(0))]
+        faces = [(10, 7, None, None, vec(5)), (11, 7, None, None, vec(180)), (12, None, ana, None, vec(0))]
         decisions, clusters = rules.assign(faces, [ana, ben], [(ana, vec(0)), (ben, vec(90))], 0.42, 0.42, 5000)
         self.assertEqual([d[:3] for d in decisions], [(10, 7, ana), (11, 7, None), (12, None, ana)])
-        distance, margin, enrolled = decisions[0][3:]
+        distance, margin, enrolled, by_teacher = decisions[0][3:]
         self.assertAlmostEqual(distance, 1 - math.cos(math.radians(5)), places=6)
         self.assertAlmostEqual(margin, 0.42 - distance, places=6)  # Ben is past the threshold
-        self.assertFalse(enrolled)
-        self.assertEqual(decisions[1][3:], (None, None, False))  # unknown: no distance, no margin
-        self.assertEqual(decisions[2][3:], (0.0, None, True))  # an enrolled face
+        self.assertFalse(enrolled or by_teacher)
+        self.assertEqual(decisions[1][3:], (None, None, False, False))  # unknown: no distance, no margin
+        self.assertEqual(decisions[2][3:], (0.0, None, True, False))  # an enrolled face
         self.assertEqual(clusters, [[11]])
+
+    def test_a_teachers_verdict_crosses_as_a_person_id_or_nobody(self):
+        faces = [(10, 7, None, 2, vec(5)), (11, 7, None, "nobody", vec(0))]
+        decisions, clusters = rules.assign(faces, [1, 2], [(1, vec(0)), (2, vec(90))], 0.42, 0.42, 5000)
+        self.assertEqual([(d[2], d[6]) for d in decisions], [(2, True), (None, True)])
+        self.assertEqual(clusters, [])
+        with self.assertRaisesRegex(ValueError, "nobody"):
+            rules.assign([(10, 7, None, "somebody", vec(5))], [1], [], 0.42, 0.42, 10)
 
     def test_a_vector_that_is_not_f32_values_is_a_value_error(self):
         with self.assertRaisesRegex(ValueError, "not a multiple of 4"):
-            rules.assign([(1, None, None, b"\x00\x00\x80")], [], [], 0.42, 0.42, 10)
+            rules.assign([(1, None, None, None, b"\x00\x00\x80")], [], [], 0.42, 0.42, 10)
 
     def test_no_faces_no_decisions(self):
         self.assertEqual(rules.assign([], [1], [], 0.42, 0.42, 10), ([], []))
@@ -41,12 +49,45 @@ class Assign(unittest.TestCase):
 
 class RegisterCsv(unittest.TestCase):
     def test_rows_are_formula_safe_with_the_nearest_distance(self):
-        csv = rules.register_csv([(1, "=Ana, A", True, [(10, 0.2134), (11, 0.3)]), (2, "Ben", False, [])])
+        csv = rules.register_csv(
+            [(1, "=Ana, A", True, "present", False, [(10, 0.2134), (11, 0.3)]), (2, "Ben", False, "absent", False, [])]
+        )
         self.assertEqual(
             csv,
             "\ufeffperson_id,name,present,crop_ids,best_distance,mark,by_hand\n"
             "1,\"'=Ana, A\",yes,10 11,0.213,present,no\n2,Ben,no,,,absent,no\n",
         )
+
+
+    def test_marks_by_hand_cross_by_name(self):
+        seen = (12, 1, 1, 0.2, 0.1, False, False)
+        lines = rules.register([(1, "Ana"), (2, "Ben")], [seen], [(2, "late")])
+        self.assertEqual([l[:5] for l in lines], [(1, "Ana", True, "present", False), (2, "Ben", True, "late", True)])
+        with self.assertRaisesRegex(ValueError, "not a mark"):
+            rules.register([(1, "Ana")], [], [(1, "here")])
+
+
+class Reports(unittest.TestCase):
+    def test_a_class_table_counts_finalised_lessons_only(self):
+        lessons = [(10, "Maths", "2026-12-07 09:00:00", True), (11, "Maths", "2026-12-08 09:00:00", False)]
+        rows = rules.class_report(lessons, [(1, "Ana", "MIS-1")], [(10, 1, "late"), (11, 1, "absent")])
+        self.assertEqual(rows, [(1, "Ana", "MIS-1", ["late", None], (0, 1, 0, 0, 1.0))])
+        csv = rules.class_report_csv(lessons, [(1, "Ana", "MIS-1")], [(10, 1, "late")])
+        self.assertTrue(csv.startswith("\ufeffperson_id,external_id,name,2026-12-07 09:00 Maths,"))
+        self.assertEqual(rules.counts(["present", "excused", "absent"]), (1, 0, 1, 1, 0.5))
+
+
+class Checks(unittest.TestCase):
+    def test_vectors_times_and_days_are_checked_with_the_crates_messages(self):
+        models = [("facenet", 2)]
+        self.assertEqual(len(rules.validate_vector(models, "v1", "facenet", "v1", [0.6, 0.8])), 8)
+        with self.assertRaisesRegex(ValueError, "norm is 2.000000"):
+            rules.validate_vector(models, "v1", "facenet", "v1", [1.2, 1.6])
+        self.assertEqual(rules.lesson_start("2026-12-07T09:05Z"), "2026-12-07 09:05:00")
+        with self.assertRaisesRegex(ValueError, "starts_at"):
+            rules.lesson_start("monday")
+        with self.assertRaises(ValueError):
+            rules.day("2026-02-30")
 
 
 if __name__ == "__main__":

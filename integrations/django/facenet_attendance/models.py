@@ -1,19 +1,57 @@
-"""Sessions, photos, face crops, people and vectors: facenet-server's tables on Django's ORM."""
+"""facenet-server's tables on Django's ORM: classes with their teachers (Django's users) and
+rosters, pupils, sessions (lessons), photos, face crops and vectors, marks and finalised
+registers, and the accounts' hashed tokens."""
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
-class Session(models.Model):
-    """A lesson: its photos and face crops."""
+class SchoolClass(models.Model):
+    """A class: its teachers (accounts) and its roster of pupils. ``imported`` marks the class that
+    took everything of the schema before classes (and sessions of old clients made by an admin)."""
 
     name = models.CharField(max_length=200)
+    imported = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    teachers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="facenet_classes", blank=True)
+
+    class Meta:
+        permissions = [("administer_school", "Can create accounts and classes, and reach every class")]
 
 
 class Person(models.Model):
-    """Someone enrolled: the crops labelled with them are their references."""
+    """A pupil: a display name (not unique), the school's own number, the crops labelled with
+    them are their references."""
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200)
+    external_id = models.CharField(max_length=200, unique=True, null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    classes = models.ManyToManyField(SchoolClass, through="RosterEntry", related_name="pupils")
+
+
+class RosterEntry(models.Model):
+    """A pupil on a class's roster."""
+
+    school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["school_class", "person"], name="once_per_roster")]
+
+
+class Session(models.Model):
+    """A lesson of one class: its photos and face crops. ``starts_at`` is ``YYYY-MM-DD HH:MM:SS``
+    UTC, as facenet-server stores it (text order is time order)."""
+
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, null=True, related_name="sessions")
+    starts_at = models.CharField(max_length=19, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["school_class", "starts_at"])]
 
 
 class Photo(models.Model):
@@ -43,6 +81,9 @@ class FaceCrop(models.Model):
     landmarks = models.JSONField(null=True)
     score = models.FloatField(null=True)
     person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, related_name="crops")
+    # The teacher's word on the face: None (the matching decides), "person" (verdict_person), "nobody".
+    verdict = models.CharField(max_length=6, null=True)
+    verdict_person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, related_name="+")
 
 
 class Embedding(models.Model):
@@ -57,3 +98,56 @@ class Embedding(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["crop", "model_name"], name="one_vector_per_crop_and_model")]
+
+
+class Mark(models.Model):
+    """A pupil's mark by hand in an open register."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="marks")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE)
+    mark = models.CharField(max_length=8)
+    by_name = models.CharField(max_length=200)
+    at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "person"], name="one_mark_per_pupil")]
+
+
+class StoredRegister(models.Model):
+    """A finalised register, as it was answered: it does not change until reopened."""
+
+    session = models.OneToOneField(Session, on_delete=models.CASCADE, primary_key=True, related_name="stored_register")
+    finalized_at = models.CharField(max_length=19)
+    finalized_by = models.CharField(max_length=200)
+    crop_ids = models.JSONField()
+    answer = models.TextField()
+
+
+class RegisterMark(models.Model):
+    """A finalised register's mark of one pupil, for reports."""
+
+    register = models.ForeignKey(StoredRegister, on_delete=models.CASCADE, related_name="marks")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE)
+    mark = models.CharField(max_length=8)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["register", "person"], name="one_final_mark_per_pupil")]
+
+
+class RegisterEvent(models.Model):
+    """Every finalise and reopen, who and when."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="register_events")
+    action = models.CharField(max_length=8)
+    by_name = models.CharField(max_length=200)
+    at = models.DateTimeField(auto_now_add=True)
+
+
+class AccessToken(models.Model):
+    """An account's bearer token, kept as its SHA-256 only (hex): shown once, revocable, expiring."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="facenet_tokens")
+    hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True)
+    revoked_at = models.DateTimeField(null=True)

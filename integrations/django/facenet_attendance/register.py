@@ -1,19 +1,20 @@
-"""From a session's vectors to who was present, by the attendance rules facenet-server runs
-(``crates/attendance``, through its Python module ``facenet_attendance_rules``): enrolled crops
-keep their label (and take their person out of their photo's matching); every other embedded crop
-is matched one-to-one within its photo (a crop without a photo is a photo of its own); the unknown
-ones are clustered (at most max_clustered of them; the rest one per group). What is Django's here:
-reading the ORM and shaping the answers."""
+"""From a session's vectors to its register, by the attendance rules facenet-server runs
+(``crates/attendance``, through its Python module ``facenet_attendance_rules``): the session's
+faces matched one-to-one per photo to the reference faces of its class's roster (a teacher's
+verdict first, enrolled crops keeping their label), the unknown ones clustered, the register's
+lines with the teacher's marks, its CSV; a finalised register answered as it was stored. What is
+Django's here: reading the ORM and shaping the answers (facenet-server's ``register.rs``)."""
 
+import json
 import logging
 import time
 
 import facenet_attendance_rules as rules
 import numpy as np
 
-from . import contract
+from . import contract, scope
 from .errors import ApiError
-from .models import Embedding, FaceCrop, Person, Session
+from .models import Embedding, FaceCrop, Mark, Person, StoredRegister
 
 log = logging.getLogger("facenet_attendance")
 
@@ -23,10 +24,7 @@ def f32(x):
     return float(str(np.float32(x)))
 
 
-def assign_session(session_id, model_name=None, threshold=None, cluster_threshold=None):
-    """The outcome of one assignment: a dict with model, thresholds, decisions (one per embedded
-    crop, by crop id), clusters (of crop ids), not_embedded and people [(id, name)]."""
-    started = time.perf_counter()
+def settings(model_name, threshold, cluster_threshold):
     known = contract.manifest()
     model = "facenet" if model_name is None else model_name
     if model not in known["dimensions"]:
@@ -37,81 +35,72 @@ def assign_session(session_id, model_name=None, threshold=None, cluster_threshol
         cluster_threshold = threshold
     if not (0.0 <= threshold <= 2.0) or not (0.0 <= cluster_threshold <= 2.0):
         raise ApiError("InvalidRequest", "thresholds are cosine distances, between 0 and 2")
-    if not Session.objects.filter(id=session_id).exists():
-        raise ApiError("NotFound", f"no session {session_id}")
+    return model, threshold, cluster_threshold
 
-    # Sorted here, by code point, as SQLite's binary collation does (a PostgreSQL database's
-    # collation may sort names otherwise): the order ties are broken in.
-    people = sorted(Person.objects.values_list("id", "name"), key=lambda p: p[1])
+
+def roster(class_id):
+    """The class's pupils (id, name), sorted here by code point then id, as SQLite's binary
+    collation sorts them in facenet-server (a PostgreSQL collation may sort otherwise): the order
+    ties are broken in."""
+    return sorted(Person.objects.filter(classes__id=class_id).values_list("id", "name"), key=lambda p: (p[1], p[0]))
+
+
+def assign_session(c, session_id, model_name=None, threshold=None, cluster_threshold=None):
+    """The outcome of one assignment: a dict with the class, model, thresholds, decisions (one per
+    embedded crop, by crop id), clusters, not_embedded, the roster [(id, name)] and the marks."""
+    started = time.perf_counter()
+    model, threshold, cluster_threshold = settings(model_name, threshold, cluster_threshold)
+    class_id = scope.session(c, session_id).school_class_id
+    people = roster(class_id)
     references = (
-        Embedding.objects.filter(model_name=model, crop__person__isnull=False)
+        Embedding.objects.filter(model_name=model, crop__person__classes__id=class_id)
         .order_by("crop_id")
         .values_list("crop__person_id", "vector")
     )
     crops = (
         Embedding.objects.filter(model_name=model, crop__session_id=session_id)
         .order_by("crop_id")
-        .values_list("crop_id", "crop__photo_id", "crop__person_id", "vector")
+        .values_list("crop_id", "crop__photo_id", "crop__person_id", "crop__verdict", "crop__verdict_person_id", "vector")
     )
+    faces = [
+        (crop_id, photo_id, person_id, verdict_person if verdict == "person" else verdict, bytes(blob))
+        for crop_id, photo_id, person_id, verdict, verdict_person, blob in crops
+    ]
     limit = contract.LIMITS["max_clustered"]
     found, clusters = rules.assign(
-        [(crop_id, photo_id, person_id, bytes(blob)) for crop_id, photo_id, person_id, blob in crops],
+        faces,
         [pid for pid, _ in people],
         [(person_id, bytes(blob)) for person_id, blob in references],
         threshold,
         cluster_threshold,
         limit,
     )
-    decisions = [
-        dict(
-            crop_id=crop_id,
-            photo_id=photo_id,
-            person=person,
-            distance=None if distance is None else f32(distance),
-            margin=None if margin is None else f32(margin),
-            enrolled=enrolled,
-        )
-        for crop_id, photo_id, person, distance, margin, enrolled in found
-    ]
-    unknown = sum(1 for d in decisions if d["person"] is None)
+    unknown = sum(1 for d in found if d[2] is None and not d[6])
     if unknown > limit:
         log.warning(
-            "session %s: %d unknown faces; the first %d are clustered, the rest left one per group",
-            session_id,
-            unknown,
-            limit,
+            "session %s: %d unknown faces; the first %d are clustered, the rest left one per group", session_id, unknown, limit
         )
     not_embedded = list(
-        FaceCrop.objects.filter(session_id=session_id)
-        .exclude(embeddings__model_name=model)
-        .order_by("id")
-        .values_list("id", flat=True)
+        FaceCrop.objects.filter(session_id=session_id).exclude(embeddings__model_name=model).order_by("id").values_list("id", flat=True)
     )
-    assigned = sum(1 for d in decisions if d["person"] is not None)
+    marks = list(Mark.objects.filter(session_id=session_id).values_list("person_id", "mark"))
+    assigned = sum(1 for d in found if d[2] is not None)
     log.info(
         "session %s: %d crops, %d assigned, %d unknown in %d clusters (%.1f ms)",
-        session_id,
-        len(decisions),
-        assigned,
-        len(decisions) - assigned,
-        len(clusters),
-        (time.perf_counter() - started) * 1e3,
+        session_id, len(found), assigned, len(found) - assigned, len(clusters), (time.perf_counter() - started) * 1e3,
     )
     return dict(
-        model=model,
-        threshold=f32(threshold),
-        cluster_threshold=f32(cluster_threshold),
-        decisions=decisions,
-        clusters=clusters,
-        not_embedded=not_embedded,
-        people=people,
+        class_id=class_id, model=model, threshold=f32(threshold), cluster_threshold=f32(cluster_threshold),
+        decisions=found, clusters=clusters, not_embedded=not_embedded, people=people, marks=marks,
     )
 
 
-def assignment(session_id, request):
-    o = assign_session(
-        session_id, request.get("model_name"), request.get("threshold"), request.get("cluster_threshold")
-    )
+def distance(d):
+    return None if d is None else f32(d)
+
+
+def assignment(c, session_id, request):
+    o = assign_session(c, session_id, request.get("model_name"), request.get("threshold"), request.get("cluster_threshold"))
     names = dict(o["people"])
     return {
         "status": "success",
@@ -120,55 +109,69 @@ def assignment(session_id, request):
         "threshold": o["threshold"],
         "cluster_threshold": o["cluster_threshold"],
         "assigned": [
-            dict(
-                crop_id=d["crop_id"],
-                photo_id=d["photo_id"],
-                person_id=d["person"],
-                person_name=names.get(d["person"]),
-                distance=d["distance"],
-                margin=d["margin"],
-                enrolled=d["enrolled"],
-            )
-            for d in o["decisions"]
-            if d["person"] is not None
+            dict(crop_id=crop_id, photo_id=photo_id, person_id=person, person_name=names.get(person),
+                 distance=distance(dist), margin=distance(margin), enrolled=enrolled)
+            for crop_id, photo_id, person, dist, margin, enrolled, _ in o["decisions"]
+            if person is not None
         ],
-        "clusters": [{"crop_ids": c} for c in o["clusters"]],
+        "clusters": [{"crop_ids": cl} for cl in o["clusters"]],
         "not_embedded": o["not_embedded"],
     }
 
 
-def register(session_id, model_name=None, threshold=None):
-    o = assign_session(session_id, model_name, threshold, None)
-    people = []
-    for person_id, name in o["people"]:
-        crops = [
-            dict(
-                crop_id=d["crop_id"],
-                photo_id=d["photo_id"],
-                distance=d["distance"],
-                margin=d["margin"],
-                enrolled=d["enrolled"],
-            )
-            for d in o["decisions"]
-            if d["person"] == person_id
-        ]
-        people.append(dict(person_id=person_id, name=name, present=bool(crops), crops=crops))
+def computed(session_id, o):
+    """The register computed now (the rules' ``register`` over the roster, with the marks)."""
+    lines = rules.register(o["people"], o["decisions"], o["marks"])
     return {
         "status": "success",
         "session_id": session_id,
+        "class_id": o["class_id"],
         "model_name": o["model"],
+        "model_version": contract.manifest()["version"],
         "threshold": o["threshold"],
-        "people": people,
-        "unknown": [{"crop_ids": c} for c in o["clusters"]],
+        "people": [
+            dict(
+                person_id=person_id, name=name, present=present, mark=mark, by_hand=by_hand,
+                crops=[
+                    dict(crop_id=crop_id, photo_id=photo_id, distance=distance(dist), margin=distance(margin),
+                         enrolled=enrolled, by_teacher=by_teacher)
+                    for crop_id, photo_id, _, dist, margin, enrolled, by_teacher in faces
+                ],
+            )
+            for person_id, name, present, mark, by_hand, faces in lines
+        ],
+        "unknown": [{"crop_ids": cl} for cl in o["clusters"]],
         "not_embedded": o["not_embedded"],
+        "finalized": None,
+        "waiting": [],
     }
 
 
-def register_csv(register_answer):
-    """One row per person, as facenet-server writes it (the rules' ``register_csv``)."""
+def stored(session_id):
+    """A finalised register as stored, with the crops added since (``waiting``); None while open."""
+    row = StoredRegister.objects.filter(session_id=session_id).first()
+    if row is None:
+        return None
+    answer = json.loads(row.answer)
+    known = set(row.crop_ids)
+    answer["waiting"] = [i for i in FaceCrop.objects.filter(session_id=session_id).order_by("id").values_list("id", flat=True) if i not in known]
+    return answer
+
+
+def current(c, session_id, model_name=None, threshold=None):
+    """The register as it is: the stored one once finalised, else computed now."""
+    scope.session(c, session_id)
+    answer = stored(session_id)
+    if answer is not None:
+        return answer
+    return computed(session_id, assign_session(c, session_id, model_name, threshold, None))
+
+
+def register_csv(answer):
+    """One row per pupil, as facenet-server writes it (the rules' ``register_csv``)."""
     return rules.register_csv(
         [
-            (p["person_id"], p["name"], p["present"], [(c["crop_id"], c["distance"]) for c in p["crops"]])
-            for p in register_answer["people"]
+            (p["person_id"], p["name"], p["present"], p["mark"], p["by_hand"], [(x["crop_id"], x["distance"]) for x in p["crops"]])
+            for p in answer["people"]
         ]
     )

@@ -8,7 +8,7 @@ import re
 
 from django.urls import path, re_path
 
-from . import views
+from . import school, views
 from .contract import CONTRACT
 
 VIEWS = {
@@ -22,16 +22,26 @@ VIEWS = {
     "CROP_IMAGE": views.CropImage,
     "CROP_EMBEDDING": views.CropEmbedding,
     "EMBEDDINGS_BATCH": views.EmbeddingsBatch,
-    "PEOPLE": views.People,
+    "PEOPLE": school.People,
+    "SESSION": views.OneSession,
+    "ME": school.Me,
+    "USERS": school.Users,
+    "USER_TOKENS": school.UserTokens,
+    "CLASSES": school.Classes,
+    "CLASS": school.OneClass,
+    "CLASS_PUPILS": school.ClassPupils,
+    "CLASS_PUPIL": school.ClassPupil,
+    "CLASS_ATTENDANCE": school.ClassAttendance,
+    "CLASS_ATTENDANCE_CSV": school.ClassAttendanceCsv,
+    "PERSON": school.OnePerson,
+    "PERSON_REFERENCES": school.PersonReferences,
+    "PERSON_ATTENDANCE": school.PersonAttendance,
+    "MARK": school.MarkView,
+    "FINALIZE": school.Finalize,
+    "REOPEN": school.Reopen,
+    "CROP_PERSON": school.CropPerson,
 }
 OLD = {"OLD_GENERATE_EMBEDDING", "OLD_GENERATE_EMBEDDINGS_BATCH"}
-# The school's calls (issue 19), answered by facenet-server and not yet here: views.NotYet.
-NOT_YET = {
-    "ME", "USERS", "USER_TOKENS", "CLASSES", "CLASS", "CLASS_PUPILS", "CLASS_PUPIL", "CLASS_ATTENDANCE",
-    "CLASS_ATTENDANCE_CSV", "SESSION", "PERSON", "PERSON_REFERENCES", "PERSON_ATTENDANCE", "MARK", "FINALIZE",
-    "REOPEN", "CROP_PERSON",
-}
-VIEWS.update({name: views.NotYet for name in NOT_YET})
 missing = set(CONTRACT["paths"]) - set(VIEWS) - OLD
 if missing:
     raise RuntimeError(f"contract.json has calls this app does not answer: {sorted(missing)}")

@@ -8,15 +8,18 @@ import numpy as np
 from django.db import transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
-from . import contract, register
+import facenet_attendance_rules as rules
+
+from . import contract, register, scope
 from .auth import BearerAuthentication
 from .errors import ApiError, crop_not_found, error_response, exception_handler
 from .images import checked_image
-from .models import Embedding, FaceCrop, Person, Photo, Session
+from .models import Embedding, FaceCrop, Person, Photo, RosterEntry, Session, StoredRegister
 from .wire import checked_name, field, invalid, numbers, parse_json, path_id, query_float, query_int
 
 log = logging.getLogger("facenet_attendance")
@@ -42,11 +45,6 @@ def json_body(request):
     return parse_json(read_body(request, LIMITS["max_json_body"]))
 
 
-def session_or_404(session_id):
-    if not Session.objects.filter(id=session_id).exists():
-        raise ApiError("NotFound", f"no session {session_id}")
-
-
 def timestamp(value):
     return value.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -63,26 +61,57 @@ class ApiView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        # The path's id is checked here (after the token): a non-number is an InvalidRequest.
+        # The path's ids are checked here (after the token): a non-number is an InvalidRequest.
         self.id = path_id(kwargs["id"]) if "id" in kwargs else None
+        self.person_id = path_id(kwargs["person_id"]) if "person_id" in kwargs else None
+        self.caller = scope.caller(request)
+
+
+def session_summaries(c, one=None):
+    """The sessions of the classes ``c`` reaches (or session ``one`` alone), by id."""
+    sessions = Session.objects.filter(school_class__in=scope.classes(c)).order_by("id")
+    if one is not None:
+        sessions = sessions.filter(id=one)
+    counts = dict(FaceCrop.objects.filter(session__in=sessions).values_list("session_id").annotate(n=Count("id")))
+    finalized = set(StoredRegister.objects.filter(session__in=sessions).values_list("session_id", flat=True))
+    return [
+        dict(
+            id=s.id, name=s.name, created_at=timestamp(s.created_at), crops=counts.get(s.id, 0),
+            class_id=s.school_class_id, starts_at=s.starts_at, finalized=s.id in finalized,
+        )
+        for s in sessions
+    ]
 
 
 class Sessions(ApiView):
     def get(self, request):
-        sessions = Session.objects.order_by("id")
-        counts = dict(FaceCrop.objects.values_list("session_id").annotate(n=Count("id")))
-        return ok(
-            [
-                dict(id=s.id, name=s.name, created_at=timestamp(s.created_at), crops=counts.get(s.id, 0))
-                for s in sessions
-            ]
-        )
+        return ok(session_summaries(self.caller))
 
     def post(self, request):
+        from .school import default_class, lesson_start
+
         body = json_body(request)
         name = checked_name(field(body, "name", "str"), "a session's name")
-        session = Session.objects.create(name=name)
-        return ok({"status": "success", "id": session.id, "name": name}, status=201)
+        class_id = field(body, "class_id", "int", required=False)
+        starts_at = field(body, "starts_at", "str", required=False)
+        starts_at = lesson_start(starts_at) if starts_at is not None else timestamp(timezone.now())
+        with transaction.atomic():
+            if class_id is None:
+                class_id = default_class(self.caller)
+            else:
+                scope.school_class(self.caller, class_id)
+            session = Session.objects.create(name=name, school_class_id=class_id, starts_at=starts_at)
+        return ok(
+            {"status": "success", "id": session.id, "name": name, "class_id": class_id, "starts_at": starts_at}, status=201
+        )
+
+
+class OneSession(ApiView):
+    def get(self, request, id):
+        found = session_summaries(self.caller, self.id)
+        if not found:
+            raise ApiError("NotFound", f"no session {self.id}")
+        return ok(found[0])
 
 
 def crop_origin(request):
@@ -104,7 +133,7 @@ def crop_origin(request):
 class SessionCrops(ApiView):
     def get(self, request, id):
         session_id = self.id
-        session_or_404(session_id)
+        scope.session(self.caller, session_id)
         # Not the images: a list of thousands of crops must not load their bytes.
         crops = FaceCrop.objects.filter(session_id=session_id).select_related("person").defer("image").order_by("id")
         models = {}
@@ -139,7 +168,7 @@ class SessionCrops(ApiView):
         data = read_body(request, LIMITS["max_image_body"])
         content_type, width, height = checked_image(data)
         with transaction.atomic():
-            session_or_404(session_id)
+            scope.session(self.caller, session_id)
             if photo_id is not None and not Photo.objects.filter(id=photo_id, session_id=session_id).exists():
                 raise ApiError("NotFound", f"no photo {photo_id} in session {session_id}")
             crop = FaceCrop.objects.create(
@@ -163,7 +192,7 @@ class SessionCrops(ApiView):
 class SessionPhotos(ApiView):
     def get(self, request, id):
         session_id = self.id
-        session_or_404(session_id)
+        scope.session(self.caller, session_id)
         photos = (
             Photo.objects.filter(session_id=session_id)
             .annotate(stored=ExpressionWrapper(Q(image__isnull=False), output_field=BooleanField()))
@@ -203,7 +232,7 @@ class SessionPhotos(ApiView):
             data = read_body(request, LIMITS["max_image_body"])
             content_type, width, height = checked_image(data)
             size = len(data)
-        session_or_404(session_id)
+        scope.session(self.caller, session_id)
         photo = Photo.objects.create(
             session_id=session_id,
             filename=filename,
@@ -235,6 +264,7 @@ def image_answer(content_type, data):
 class PhotoImage(ApiView):
     def get(self, request, id):
         photo_id = self.id
+        scope.photo(self.caller, photo_id)
         photo = Photo.objects.filter(id=photo_id).first()
         if photo is None:
             raise ApiError("NotFound", f"no photo {photo_id}")
@@ -248,6 +278,7 @@ class PhotoImage(ApiView):
 class CropImage(ApiView):
     def get(self, request, id):
         crop_id = self.id
+        scope.crop(self.caller, crop_id)
         crop = FaceCrop.objects.filter(id=crop_id).only("content_type", "image").first()
         if crop is None:
             raise crop_not_found(crop_id)
@@ -255,38 +286,21 @@ class CropImage(ApiView):
 
 
 def validate(model, version, values):
-    """A posted vector checked against the served model: name, version, dimension, finite, norm
-    1 ± 1e-3 (facenet-server's rules); its f32 values."""
+    """A posted vector checked against the served model by the attendance rules
+    (``vector::validate``: name, version, dimension, finite, norm 1 ± 1e-3); its f32 values."""
     known = contract.manifest()
-    if model not in known["dimensions"]:
-        raise ApiError(
-            "InvalidEmbedding",
-            f"unknown model_name {model!r}; this server takes {', '.join(sorted(known['dimensions']))}",
-        )
-    if version is None:
-        raise ApiError("InvalidEmbedding", "model_version is required")
-    if version != known["version"]:
-        raise ApiError(
-            "InvalidEmbedding",
-            f"model_version {version!r} is not the served model's {known['version']!r}: reload the page to get the current model",
-        )
-    dimension = known["dimensions"][model]
-    if len(values) != dimension:
-        raise ApiError("InvalidEmbedding", f"{model} vectors have {dimension} values, got {len(values)}")
-    vector = np.asarray(values, dtype=np.float64)
-    bad = np.flatnonzero(~np.isfinite(vector))
-    if bad.size:
-        raise ApiError("InvalidEmbedding", f"value {bad[0]} is not a finite number")
-    norm = float(np.sqrt(np.sum(vector * vector)))
-    if abs(norm - 1.0) > 1e-3:
-        raise ApiError("InvalidEmbedding", f"norm is {norm:.6f}; embeddings are unit vectors (1 ± 0.001)")
-    return vector.astype("<f4")
+    try:
+        stored = rules.validate_vector(sorted(known["dimensions"].items()), known["version"], model, version, values)
+    except ValueError as e:
+        raise ApiError("InvalidEmbedding", str(e)) from None
+    return np.frombuffer(stored, dtype="<f4")
 
 
-def store(crop_id, model, version, values, force):
+def store(c, crop_id, model, version, values, force):
     """Validates and stores one vector (inside the caller's transaction): the same vector twice
     is stored once; a different one needs ``force_regenerate``. Writers of one crop queue on its row."""
     vector = validate(model, version, values)
+    scope.crop(c, crop_id)
     if not FaceCrop.objects.select_for_update().filter(id=crop_id).exists():
         raise crop_not_found(crop_id)
     old = Embedding.objects.filter(crop_id=crop_id, model_name=model).first()
@@ -321,7 +335,7 @@ class CropEmbedding(ApiView):
         # Validated before the transaction: a malformed vector never waits behind a writer.
         validate(model, version, values)
         with transaction.atomic():
-            return ok(store(crop_id, model, version, values, force))
+            return ok(store(self.caller, crop_id, model, version, values, force))
 
 
 class EmbeddingsBatch(ApiView):
@@ -352,32 +366,12 @@ class EmbeddingsBatch(ApiView):
         with transaction.atomic():
             for crop_id, values, item_version, force in parsed:
                 try:
-                    results.append(store(crop_id, model, item_version, values, force))
+                    results.append(store(self.caller, crop_id, model, item_version, values, force))
                 except ApiError as e:
                     failed += 1
                     results.append(dict(status="error", crop_id=crop_id, error_type=e.code, message=e.message))
         status = "success" if failed == 0 else "error" if failed == len(results) else "partial"
         return ok(dict(status=status, stored=len(results) - failed, failed=failed, results=results))
-
-
-class People(ApiView):
-    def get(self, request):
-        counts = dict(FaceCrop.objects.filter(person__isnull=False).values_list("person_id").annotate(n=Count("id")))
-        people = sorted(Person.objects.values_list("id", "name"), key=lambda p: p[1])
-        return ok([dict(id=pid, name=name, crops=counts.get(pid, 0)) for pid, name in people])
-
-    def post(self, request):
-        body = json_body(request)
-        name = checked_name(field(body, "name", "str"), "a person's name")
-        crop_ids = field(body, "crop_ids", "ints")
-        if not crop_ids:
-            raise invalid("enrolling needs at least one crop_id")
-        with transaction.atomic():
-            person, _ = Person.objects.get_or_create(name=name)
-            for crop_id in crop_ids:
-                if FaceCrop.objects.filter(id=crop_id).update(person=person) == 0:
-                    raise crop_not_found(crop_id)  # leaving the block rolls back
-        return ok(dict(status="success", person_id=person.id, name=name, crop_ids=crop_ids))
 
 
 class Assignments(ApiView):
@@ -390,42 +384,28 @@ class Assignments(ApiView):
             threshold=field(body, "threshold", "number", required=False),
             cluster_threshold=field(body, "cluster_threshold", "number", required=False),
         )
-        return ok(register.assignment(session_id, wanted))
+        return ok(register.assignment(self.caller, session_id, wanted))
 
 
-def register_query(request, session_id):
-    return register.register(session_id, request.GET.get("model_name"), query_float(request, "threshold"))
+def register_query(view, request, session_id):
+    return register.current(view.caller, session_id, request.GET.get("model_name"), query_float(request, "threshold"))
+
+
+def csv_answer(filename, text):
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 class Attendance(ApiView):
     def get(self, request, id):
-        session_id = self.id
-        return ok(register_query(request, session_id))
+        return ok(register_query(self, request, self.id))
 
 
 class AttendanceCsv(ApiView):
     def get(self, request, id):
-        session_id = self.id
-        response = HttpResponse(
-            register.register_csv(register_query(request, session_id)), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="session-{session_id}-attendance.csv"'
-        return response
-
-
-class NotYet(ApiView):
-    """A call of the contract this app does not answer yet — the school of issue 19 (accounts,
-    classes, rosters, the register as a record, reports), which facenet-server has. The token is
-    checked as for every call; then a ``NotFound`` that says so."""
-
-    def refuse(self, request, **kwargs):
-        raise ApiError(
-            "NotFound",
-            f"{request.method} {request.path}: this Django app does not have the school's calls yet "
-            "(accounts, classes, rosters, registers as records; facenet-server does)",
-        )
-
-    get = post = put = patch = delete = refuse
+        answer = register_query(self, request, self.id)
+        return csv_answer(f"session-{self.id}-attendance.csv", register.register_csv(answer))
 
 
 @csrf_exempt

@@ -1,7 +1,10 @@
 // facenet-server under load: 50 concurrent clients for 60 s mixing crop uploads, vector posts,
-// batches, lists and registers, while one more client runs the assignment over a 2,000-crop
-// session again and again. Prints requests/s and latency per call type, the errors (there must
-// be none), and how reads fared while an assignment was running.
+// batches, lists and registers, spread over 10 teachers' classes (each client is one teacher,
+// with their own token), while one more client (an admin) runs the assignment over a 2,000-crop
+// session again and again. Every client also probes another teacher's crops and sessions, and
+// checks that its lists hold its own class only. Prints requests/s and latency per call type, the
+// errors and the cross-class leaks (there must be none of either), and how reads fared while an
+// assignment was running.
 //
 //   node benches/server-load.mjs            (after cargo build --release -p facenet-server)
 //   FACENET_LOAD_CLIENTS=50 FACENET_LOAD_SECONDS=60 FACENET_LOAD_CROPS=2000 node benches/server-load.mjs
@@ -37,6 +40,8 @@ function unit(person = -1) {
   return v.map((x) => x / n);
 }
 
+const TEACHERS = 10;
+
 async function call(method, path, body, headers = json) {
   const response = await fetch(`${server.url}${API_BASE}${path}`, { method, headers, body });
   const text = await response.text();
@@ -54,10 +59,20 @@ for (let i = 0; i < BIG; i += 1000) {
   await call('POST', '/face-crops/embeddings-batch/', JSON.stringify({ model_name: 'facenet', model_version: VERSION, items }));
 }
 for (let p = 0; p < 20; p++) await call('POST', '/people/', JSON.stringify({ name: `person ${p}`, crop_ids: [bigCrops[p]] }));
-const work = await call('POST', '/sessions/', JSON.stringify({ name: 'working lesson' }));
-const workCrops = [];
-for (let i = 0; i < 200; i++) workCrops.push((await call('POST', `/sessions/${work.id}/face-crops/?filename=w${i}.jpg`, CROP, auth)).crop_id);
-console.log(`setup: ${BIG} crops with vectors in session ${big.id}, 200 in session ${work.id}, 20 people: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+// Ten teachers, a class each with 20 pupils and a working lesson of 20 crops.
+const teachers = [];
+for (let t = 0; t < TEACHERS; t++) {
+  const user = await call('POST', '/users/', JSON.stringify({ name: `teacher ${t}` }));
+  const klass = await call('POST', '/classes/', JSON.stringify({ name: `class ${t}`, teacher_ids: [user.id] }));
+  const tAuth = { authorization: `Bearer ${user.token}` };
+  const tJson = { ...tAuth, 'content-type': 'application/json' };
+  for (let p = 0; p < 20; p++) await call('POST', `/classes/${klass.id}/pupils/`, JSON.stringify({ name: `pupil ${t}-${p}` }), tJson);
+  const session = await call('POST', '/sessions/', JSON.stringify({ name: `lesson ${t}`, class_id: klass.id }), tJson);
+  const crops = [];
+  for (let i = 0; i < 20; i++) crops.push((await call('POST', `/sessions/${session.id}/face-crops/?filename=w${i}.jpg`, CROP, tAuth)).crop_id);
+  teachers.push({ classId: klass.id, session: session.id, crops, auth: tAuth, json: tJson });
+}
+console.log(`setup: ${BIG} crops with vectors in session ${big.id}, 20 people; ${TEACHERS} teachers with a class of 20 pupils and a lesson of 20 crops each: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
 // ---- the load ----
 /** @type {Record<string, {ms: number[], errors: string[], duringAssignment: number[]}>} */
@@ -77,23 +92,38 @@ const record = async (kind, fn) => {
   }
 };
 const pick = (list) => list[Math.floor(Math.random() * list.length)];
+/** Anything of another class that answered other than 404: there must be none. */
+const leaks = [];
+/** Teacher `T` asks for another teacher's crop image, session and register: each must be 404. */
+async function probe(T) {
+  const U = pick(teachers.filter((u) => u !== T));
+  for (const path of [`/face-crops/${pick(U.crops)}/image/`, `/sessions/${U.session}/`, `/sessions/${U.session}/attendance/`]) {
+    const r = await fetch(`${server.url}${API_BASE}${path}`, { headers: T.auth });
+    await r.arrayBuffer();
+    if (r.status !== 404) leaks.push(`${path} → ${r.status} for class ${T.classId}`);
+  }
+}
+/** A list that holds anything of another class is a leak. */
+const own = (T, what, ok) => { if (!ok) leaks.push(`${what} of class ${T.classId} lists another class's`); };
 const MIX = [
-  ['upload crop', 2, () => call('POST', `/sessions/${work.id}/face-crops/?filename=new.jpg`, CROP, auth)],
-  ['post vector', 4, () => call('POST', `/face-crops/${pick(workCrops)}/embedding/`, JSON.stringify({ model_name: 'facenet', model_version: VERSION, embedding: unit(), force_regenerate: true }))],
-  ['post batch of 50', 1, () => call('POST', '/face-crops/embeddings-batch/', JSON.stringify({ model_name: 'facenet', model_version: VERSION, items: Array.from({ length: 50 }, () => ({ crop_id: pick(workCrops), embedding: unit(), force_regenerate: true })) }))],
-  ['list sessions', 2, () => call('GET', '/sessions/', undefined, auth)],
-  ['list crops (200)', 2, () => call('GET', `/sessions/${work.id}/face-crops/`, undefined, auth)],
-  ['list people', 1, () => call('GET', '/people/', undefined, auth)],
-  ['crop image', 2, () => fetch(`${server.url}${API_BASE}/face-crops/${pick(workCrops)}/image/`, { headers: auth }).then((r) => { if (!r.ok) throw new Error(`image ${r.status}`); return r.arrayBuffer(); })],
-  ['register (200 crops)', 1, () => call('GET', `/sessions/${work.id}/attendance/`, undefined, auth)],
+  ['upload crop', 2, (T) => call('POST', `/sessions/${T.session}/face-crops/?filename=new.jpg`, CROP, T.auth)],
+  ['post vector', 4, (T) => call('POST', `/face-crops/${pick(T.crops)}/embedding/`, JSON.stringify({ model_name: 'facenet', model_version: VERSION, embedding: unit(), force_regenerate: true }), T.json)],
+  ['post batch of 20', 1, (T) => call('POST', '/face-crops/embeddings-batch/', JSON.stringify({ model_name: 'facenet', model_version: VERSION, items: T.crops.map((crop_id) => ({ crop_id, embedding: unit(), force_regenerate: true })) }), T.json)],
+  ['list sessions', 2, async (T) => { const list = await call('GET', '/sessions/', undefined, T.auth); own(T, 'sessions', list.every((x) => x.class_id === T.classId)); }],
+  ['list crops', 2, (T) => call('GET', `/sessions/${T.session}/face-crops/`, undefined, T.auth)],
+  ['list pupils', 1, async (T) => { const list = await call('GET', '/people/', undefined, T.auth); own(T, 'pupils', list.every((p) => p.class_ids.every((c) => c === T.classId))); }],
+  ['crop image', 2, (T) => fetch(`${server.url}${API_BASE}/face-crops/${pick(T.crops)}/image/`, { headers: T.auth }).then((r) => { if (!r.ok) throw new Error(`image ${r.status}`); return r.arrayBuffer(); })],
+  ['register', 1, (T) => call('GET', `/sessions/${T.session}/attendance/`, undefined, T.auth)],
+  ["another class's (404 ×3)", 1, probe],
   ['static file', 1, () => fetch(`${server.url}/www/client/facenet.js`).then((r) => { if (!r.ok) throw new Error(`static ${r.status}`); return r.text(); })],
 ];
 const weights = MIX.flatMap((m, i) => Array(m[1]).fill(i));
 const end = performance.now() + SECONDS * 1000;
-const clients = Array.from({ length: CLIENTS }, async () => {
+const clients = Array.from({ length: CLIENTS }, async (_, i) => {
+  const T = teachers[i % TEACHERS];
   while (performance.now() < end) {
     const [kind, , fn] = MIX[pick(weights)];
-    await record(kind, fn);
+    await record(kind, () => fn(T));
   }
 });
 const assigner = (async () => {
@@ -111,7 +141,7 @@ clearInterval(sampler);
 
 // ---- figures ----
 const q = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN; };
-console.log(`\n${CLIENTS} clients + 1 assigning, ${SECONDS} s, facenet-server release build, ${cpus()[0]?.model.trim()}, ${availableParallelism()} cores; server RSS ${rssBefore.toFixed(0)} → peak ${rssPeak.toFixed(0)} MB\n`);
+console.log(`\n${CLIENTS} clients over ${TEACHERS} teachers' classes + 1 admin assigning, ${SECONDS} s, facenet-server release build, ${cpus()[0]?.model.trim()}, ${availableParallelism()} cores; server RSS ${rssBefore.toFixed(0)} → peak ${rssPeak.toFixed(0)} MB\n`);
 console.log('| call | requests | req/s | p50 ms | p99 ms | max ms | p99 while an assignment ran | errors |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 let errors = 0;
@@ -121,14 +151,15 @@ for (const [kind, s] of Object.entries(stats)) {
   total += s.ms.length;
   console.log(`| ${kind} | ${s.ms.length} | ${(s.ms.length / SECONDS).toFixed(1)} | ${q(s.ms, 0.5).toFixed(1)} | ${q(s.ms, 0.99).toFixed(1)} | ${Math.max(...s.ms).toFixed(1)} | ${s.duringAssignment.length ? `${q(s.duringAssignment, 0.99).toFixed(1)} (${s.duringAssignment.length})` : '—'} | ${s.errors.length} |`);
 }
-console.log(`\ntotal ${total} requests, ${(total / SECONDS).toFixed(1)} req/s, ${errors} errors`);
+console.log(`\ntotal ${total} requests, ${(total / SECONDS).toFixed(1)} req/s, ${errors} errors, ${leaks.length} cross-class leaks`);
+for (const leak of leaks.slice(0, 5)) console.log(`  leak: ${leak}`);
 for (const s of Object.values(stats)) for (const e of s.errors.slice(0, 3)) console.log(`  error: ${e}`);
 const [[check]] = rows(dataDir, 'PRAGMA integrity_check');
 console.log(`PRAGMA integrity_check: ${check}`);
 server.child.kill('SIGTERM');
 await new Promise((r) => server.child.once('exit', r));
 rmSync(dataDir, { recursive: true, force: true });
-process.exitCode = errors || check !== 'ok' ? 1 : 0;
+process.exitCode = errors || leaks.length || check !== 'ok' ? 1 : 0;
 
 /** Resident memory of a process in MB (Linux). */
 function rss(pid) {

@@ -12,7 +12,8 @@ export { ROOT };
 
 /** The Python with the Django app installed (scripts/setup makes it). */
 export const PYTHON = process.env.FACENET_DJANGO_PYTHON ?? join(ROOT, '.venv-django/bin/python');
-const EXAMPLE = join(ROOT, 'integrations/django/example');
+/** The example project that serves the Django app. */
+export const EXAMPLE = join(ROOT, 'integrations/django/example');
 
 /** facenet-server on a fresh SQLite file. */
 export async function startFacenet(token = 'contract-token') {

@@ -5,7 +5,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { client, contractTests, crowd, lesson, url } from './suite.mjs';
 import { schoolTests } from './school.mjs';
-import { startDjango, startFacenet } from './backends.mjs';
+import { EXAMPLE, PYTHON, ROOT as ROOT_DIR, startDjango, startFacenet } from './backends.mjs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const backends = {};
 before(async () => {
@@ -68,5 +72,31 @@ test('facenet-server and the Django app give the same assignments and registers 
     assert.deepEqual(answers[1], answers[0], `${make.name} ${seed}: the Django app's answers differ from facenet-server's`);
     const { assignment: a, edge } = answers[0];
     console.log(`${make.name} ${seed}: ${a.assigned.length} assigned, ${a.clusters.length} clusters (${edge.clusters.length} at 0.95), the same on both backends`);
+  }
+});
+
+test("the Django app's migration 0002 puts a database of the schema before classes into one class, 'Imported'", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'facenet-django-migrate-'));
+  const env = { ...process.env, FACENET_TOKEN: 'migrate-token', FACENET_DATA_DIR: dataDir, FACENET_REPO: ROOT_DIR, FACENET_DATABASE: 'sqlite' };
+  const manage = (...args) => execFileSync(PYTHON, ['manage.py', ...args], { cwd: EXAMPLE, env, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  try {
+    manage('migrate', 'facenet_attendance', '0001', '-v', '0');
+    // The rows as the old schema had them (people unique by name, sessions in no class).
+    manage('shell', '-c', `from django.db import connection
+with connection.cursor() as c:
+    c.execute("INSERT INTO facenet_attendance_session (name, created_at) VALUES ('old lesson', '2026-11-30 09:00:00')")
+    c.execute("INSERT INTO facenet_attendance_person (name) VALUES ('Ana')")
+    c.execute("INSERT INTO facenet_attendance_facecrop (session_id, filename, content_type, image, width, height, person_id) VALUES (1, 'a.jpg', 'image/jpeg', x'00', 1, 1, 1)")`);
+    manage('migrate', '-v', '0');
+    // The last line: Django's shell may say first what it imported.
+    const after = JSON.parse(manage('shell', '-c', `import json
+from facenet_attendance.models import SchoolClass, Session, FaceCrop
+k = SchoolClass.objects.get()
+s = Session.objects.get()
+print(json.dumps(dict(name=k.name, imported=k.imported, roster=[p.name for p in k.pupils.all()], session_class=s.school_class_id == k.id,
+    starts_at=s.starts_at, crop_person=FaceCrop.objects.get().person.name)))`).trim().split('\n').pop());
+    assert.deepEqual(after, { name: 'Imported', imported: true, roster: ['Ana'], session_class: true, starts_at: '2026-11-30 09:00:00', crop_person: 'Ana' });
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });

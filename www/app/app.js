@@ -1,15 +1,17 @@
-// The session page: the lesson's photos in, faces found and embedded here, face crops and
-// their vectors (never the photos, unless asked) to the server, then the register: who was
-// present, and the unknown faces grouped for one-click enrollment. Crops cut elsewhere can be
-// dropped too. Plain DOM, no framework.
+// The session page: a teacher signs in with their token, picks a class (school.js: its roster,
+// its history; an admin's accounts and classes), opens or starts a lesson, drops its photos —
+// faces found and embedded here, face crops and their vectors (never the photos, unless asked)
+// to the server —, then reviews the register: each pupil's mark (the faces', or set by hand),
+// each face with the pupil it was given and the distance (changed in one action), the unknown
+// faces grouped for one-click enrolment; and finalises it. Crops cut elsewhere can be dropped
+// too. Plain DOM, no framework.
 
 import { FaceEmbedder } from '../client/facenet.js';
 import { EmbeddingUploader } from '../client/uploader.js';
-import { MODEL_VERSION_LENGTH, apiPath } from '../client/protocol.js';
+import { MODEL_VERSION_LENGTH } from '../client/protocol.js';
+import { $, api, apiPath, download, el, say, sayError, send, tokenInput } from './page.js';
+import { loadRoster, school, signIn } from './school.js';
 
-/** @param {string} id */
-const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
-const tokenInput = /** @type {HTMLInputElement} */ ($('token'));
 const sessionSelect = /** @type {HTMLSelectElement} */ ($('session-select'));
 const fileInput = /** @type {HTMLInputElement} */ ($('files'));
 const progress = /** @type {HTMLProgressElement} */ ($('progress'));
@@ -37,47 +39,20 @@ const state = {
   /** @type {Promise<FaceEmbedder> | null} */ embedder: null,
 };
 
-// The token comes from the URL the server printed (#token=…), then stays in this browser.
-const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
-if (fromHash) {
-  localStorage.setItem('facenet-token', fromHash);
-  history.replaceState(null, '', location.pathname);
-}
-tokenInput.value = localStorage.getItem('facenet-token') ?? '';
-tokenInput.addEventListener('change', () => { localStorage.setItem('facenet-token', tokenInput.value); loadSessions(); });
+tokenInput.addEventListener('change', async () => {
+  sessionStorage.setItem('facenet-token', tokenInput.value);
+  await signIn();
+  await loadSessions();
+});
 
-/** @param {string} text */
-function say(text) { $('message').textContent = text; }
-
-/**
- * Shows an API or embedder error as "Code: message", optionally after what it concerns.
- * @param {unknown} error
- * @param {string} [about]
- */
-function sayError(error, about) {
-  const e = /** @type {{code?: string, message?: string}} */ (error);
-  say(`${about ? `${about}: ` : ''}${e.code ?? 'Error'}: ${e.message ?? String(error)}`);
-}
-
-/**
- * Calls the API with the token; rejects with the server's error_type and message.
- * @param {string} path
- * @param {RequestInit} [init]
- */
-async function api(path, init = {}) {
-  const response = await fetch(path, {
-    ...init,
-    headers: { authorization: `Bearer ${tokenInput.value}`, ...(init.body && typeof init.body === 'string' ? { 'content-type': 'application/json' } : {}), ...init.headers },
-  });
-  const json = await response.json().catch(() => null);
-  if (!response.ok) throw Object.assign(new Error(json?.message ?? `HTTP ${response.status}`), { code: json?.error_type ?? 'InternalError' });
-  return json;
-}
-
+/** The selected class's lessons (all the caller's when no class is picked), newest start last. */
 async function loadSessions() {
   try {
-    const sessions = await api(apiPath('SESSIONS'));
-    sessionSelect.replaceChildren(new Option('—', ''), ...sessions.map((/** @type {{id: number, name: string, crops: number}} */ s) => new Option(`${s.name} (${s.crops} crops)`, String(s.id))));
+    /** @type {{id: number, name: string, crops: number, class_id: number, starts_at: string, finalized: boolean}[]} */
+    const all = await api(apiPath('SESSIONS'));
+    const sessions = all.filter((s) => school.classId === null || s.class_id === school.classId);
+    sessionSelect.replaceChildren(new Option('—', ''), ...sessions.map((s) =>
+      new Option(`${s.name}, ${s.starts_at.slice(0, 16)} (${s.crops} crops${s.finalized ? ', finalised' : ''})`, String(s.id))));
     if (state.session) sessionSelect.value = String(state.session);
     say('');
   } catch (e) {
@@ -330,11 +305,80 @@ function drawPhoto(view) {
   }
 }
 
-/** The register: present and absent people, unknown faces in clusters to enroll at once. */
+/**
+ * @typedef {{crop_id: number, photo_id: number | null, distance: number | null, margin: number | null, enrolled: boolean, by_teacher: boolean}} RegisterCrop
+ * @typedef {{person_id: number, name: string, present: boolean, mark: string, by_hand: boolean, crops: RegisterCrop[]}} RegisterLine
+ * @typedef {{people: RegisterLine[], unknown: {crop_ids: number[]}[], finalized: {at: string, by: string} | null, waiting: number[]}} Register
+ */
+
+const MARKS = ['present', 'absent', 'late', 'excused'];
+
+/**
+ * A pupil's mark: "from the faces" or one set by hand; disabled once finalised.
+ * @param {RegisterLine} p
+ * @param {boolean} finalized
+ */
+function markSelect(p, finalized) {
+  const select = el('select', undefined, { 'aria-label': `mark of ${p.name}`, className: 'mark' });
+  select.append(new Option(`${p.by_hand ? 'faces say' : p.present ? 'present (faces)' : 'absent (faces)'}`, ''), ...MARKS.map((m) => new Option(m, m)));
+  select.value = p.by_hand ? p.mark : '';
+  select.disabled = finalized;
+  select.addEventListener('change', async () => {
+    try {
+      showRegister(await send('PUT', apiPath('MARK', state.session, p.person_id), { mark: select.value || null }));
+    } catch (e) {
+      sayError(e, p.name);
+    }
+  });
+  return select;
+}
+
+/**
+ * One face of the register with who it was given to and the distance; the teacher changes it
+ * in one action (a pupil of the roster, or "not in this class").
+ * @param {RegisterCrop} c
+ * @param {RegisterLine} owner
+ * @param {boolean} finalized
+ */
+function faceChoice(c, owner, finalized) {
+  const box = el('span', undefined, { className: 'face' });
+  const img = image(c.crop_id);
+  img.title = c.distance === null ? '' : `distance ${c.distance.toFixed(3)}${c.by_teacher ? ' (given by hand)' : c.enrolled ? ' (a reference face)' : ''}`;
+  const select = el('select', undefined, { 'aria-label': `whose face is crop ${c.crop_id}`, className: 'verdict' });
+  select.append(...school.roster.map((p) => new Option(p.name, String(p.person_id))), new Option('not in this class', 'nobody'));
+  select.value = String(owner.person_id);
+  select.disabled = finalized;
+  select.addEventListener('change', async () => {
+    try {
+      await send('PUT', apiPath('CROP_PERSON', c.crop_id), { person_id: select.value === 'nobody' ? null : Number(select.value) });
+      await takeRegister();
+    } catch (e) {
+      sayError(e, `crop ${c.crop_id}`);
+    }
+  });
+  box.append(img, el('span', c.distance === null ? '' : c.distance.toFixed(2), { className: 'muted' }), select);
+  return box;
+}
+
+/** The register: each pupil's mark and faces, unknown faces in clusters to enroll at once. */
 async function takeRegister() {
   if (!state.session) return;
   try {
-    const register = await api(apiPath('ATTENDANCE', state.session));
+    showRegister(await api(apiPath('ATTENDANCE', state.session)));
+  } catch (e) {
+    sayError(e);
+  }
+}
+
+/** @param {Register} register */
+function showRegister(register) {
+  try {
+    const finalized = register.finalized !== null;
+    $('register-state').textContent = finalized
+      ? `Finalised by ${register.finalized?.by} at ${register.finalized?.at} UTC${register.waiting.length ? `; ${register.waiting.length} faces added since wait until it is reopened` : ''}.`
+      : 'Open: correct it, then finalise it.';
+    $('finalize').hidden = finalized;
+    $('reopen').hidden = !finalized;
     state.names.clear();
     for (const p of register.people) for (const c of p.crops) state.names.set(c.crop_id, p.name);
     state.photos.forEach(drawPhoto);
@@ -348,16 +392,14 @@ async function takeRegister() {
       const li = document.createElement('li');
       li.className = p.present ? 'present' : 'absent';
       li.dataset.person = p.name;
+      li.dataset.mark = p.mark;
       const mark = document.createElement('span');
       mark.className = 'present-mark';
-      mark.textContent = p.present ? '✓ present' : '✗ absent';
+      mark.textContent = p.present ? `✓ ${p.mark}` : `✗ ${p.mark}`;
       const name = document.createElement('span');
       name.textContent = p.name;
-      li.append(mark, name, ...p.crops.slice(0, 3).map((/** @type {{crop_id: number, distance: number}} */ c) => {
-        const img = image(c.crop_id);
-        img.title = `distance ${c.distance.toFixed(3)}`;
-        return img;
-      }));
+      li.append(mark, name, markSelect(p, finalized), ...(p.by_hand ? [el('span', 'by hand', { className: 'by-hand' })] : []),
+        ...p.crops.slice(0, 3).map((c) => faceChoice(c, p, finalized)));
       ul.append(li);
     }
     list.append(heading, ul);
@@ -373,6 +415,7 @@ async function takeRegister() {
       const form = document.createElement('form');
       const input = document.createElement('input');
       input.placeholder = 'This is …';
+      input.setAttribute('list', 'pupil-names');
       input.required = true;
       input.setAttribute('aria-label', `name of unknown person ${i + 1}`);
       const button = document.createElement('button');
@@ -384,6 +427,7 @@ async function takeRegister() {
         try {
           await api(apiPath('PEOPLE'), { method: 'POST', body: JSON.stringify({ name: input.value, crop_ids: u.crop_ids }) });
           await loadCrops();
+          await loadRosterQuietly();
           await takeRegister();
         } catch (e) {
           sayError(e);
@@ -402,17 +446,26 @@ async function takeRegister() {
 }
 
 /** The CSV needs the token, so it is fetched here and handed over as a file. */
-async function downloadCsv() {
+function downloadCsv() {
+  return download(apiPath('ATTENDANCE_CSV', state.session), `session-${state.session}-attendance.csv`);
+}
+
+/** A new pupil made by enrolling a cluster joins the roster shown. */
+async function loadRosterQuietly() {
   try {
-    const response = await fetch(apiPath('ATTENDANCE_CSV', state.session), { headers: { authorization: `Bearer ${tokenInput.value}` } });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const link = document.createElement('a');
-    link.href = URL.createObjectURL(await response.blob());
-    link.download = `session-${state.session}-attendance.csv`;
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+    await loadRoster();
   } catch (e) {
-    sayError(e, 'CSV');
+    sayError(e);
+  }
+}
+
+/** @param {'FINALIZE' | 'REOPEN'} what */
+async function record(what) {
+  try {
+    showRegister(await send('POST', apiPath(what, state.session)));
+    await loadSessions();
+  } catch (e) {
+    sayError(e);
   }
 }
 
@@ -527,7 +580,7 @@ $('new-session').addEventListener('submit', async (event) => {
   event.preventDefault();
   const input = /** @type {HTMLInputElement} */ ($('session-name'));
   try {
-    const created = await api(apiPath('SESSIONS'), { method: 'POST', body: JSON.stringify({ name: input.value }) });
+    const created = await send('POST', apiPath('SESSIONS'), { name: input.value, ...(school.classId === null ? {} : { class_id: school.classId }) });
     input.value = '';
     await loadSessions();
     await openSession(created.id);
@@ -558,4 +611,7 @@ $('generate').addEventListener('click', generate);
 $('assign').addEventListener('click', assign);
 $('take-register').addEventListener('click', takeRegister);
 $('register-csv').addEventListener('click', (event) => { event.preventDefault(); downloadCsv(); });
-loadSessions();
+$('finalize').addEventListener('click', () => record('FINALIZE'));
+$('reopen').addEventListener('click', () => record('REOPEN'));
+school.onClass = () => { loadSessions(); };
+signIn().then(loadSessions);

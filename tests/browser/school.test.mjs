@@ -1,0 +1,104 @@
+// The school on the session page, end to end in headless Chromium against facenet-server: two
+// teachers and an admin, each in a tab of their own with their own token. A teacher sees only
+// their class, adds a pupil, opens a lesson, corrects the register by hand, finalises it and
+// reads the class's history; the other teacher sees none of it; the admin makes an account
+// (its token shown once). The lesson's faces are seeded through the API (the photo flow with
+// real models is session.test.mjs's).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, rows, startFacenetServer } from './server.mjs';
+import { launch, openPage } from './harness.mjs';
+import { client, url, vectors, VERSION } from '../contract/suite.mjs';
+
+const ADMIN = 'school-admin-token';
+const FACE = readFileSync(join(ROOT, 'tests/faces/s1a.jpg'));
+const dataDir = mkdtempSync(join(tmpdir(), 'facenet-school-page-'));
+const server = await startFacenetServer({ dataDir, token: ADMIN });
+const browser = await launch();
+after(async () => { server.child.kill(); await browser.close(); rmSync(dataDir, { recursive: true, force: true }); });
+
+/** Two teachers with a class each; in 7A Ana (enrolled) and Ben, and a lesson where Ana's face is. */
+async function seed() {
+  const admin = client({ url: server.url, token: ADMIN });
+  const a = (await admin('POST', url('USERS'), { json: { name: 'Teacher A' } })).body;
+  const b = (await admin('POST', url('USERS'), { json: { name: 'Teacher B' } })).body;
+  const classA = (await admin('POST', url('CLASSES'), { json: { name: '7A', teacher_ids: [a.id] } })).body.id;
+  await admin('POST', url('CLASSES'), { json: { name: '7B', teacher_ids: [b.id] } });
+  const asA = client({ url: server.url, token: a.token });
+  const gen = vectors(5);
+  const centre = gen.centre();
+  const pupil = async (name) => (await asA('POST', url('CLASS_PUPILS', classA), { json: { name } })).body.person_id;
+  const [ana, ben] = [await pupil('Ana'), await pupil('Ben')];
+  const crop = async (session, vector) => {
+    const id = (await asA('POST', `${url('SESSION_CROPS', session)}?filename=face.jpg`, { body: FACE, headers: { 'content-type': 'image/jpeg' } })).body.crop_id;
+    await asA('POST', url('CROP_EMBEDDING', id), { json: { model_name: 'facenet', model_version: VERSION, embedding: vector } });
+    return id;
+  };
+  const enrolment = (await asA('POST', url('SESSIONS'), { json: { name: 'Enrolment', class_id: classA, starts_at: '2026-12-01 08:00' } })).body.id;
+  await asA('POST', url('PERSON_REFERENCES', ana), { json: { crop_ids: [await crop(enrolment, gen.face(centre, 0.05))] } });
+  const lesson = (await asA('POST', url('SESSIONS'), { json: { name: 'Maths', class_id: classA, starts_at: '2026-12-07 09:00' } })).body.id;
+  await crop(lesson, gen.face(centre, 0.15));
+  return { a, b, classA, ana, ben, lesson };
+}
+
+test('two teachers and an admin on the session page: classes, roster, a register corrected and finalised, history', { timeout: 5 * 60 * 1000 }, async () => {
+  const s = await seed();
+  const pageA = await openPage(browser.context, `${server.url}/#token=${s.a.token}`);
+  await pageA.locator('#who', { hasText: 'Signed in as Teacher A (teacher)' }).waitFor();
+  assert.equal(await pageA.evaluate(() => localStorage.getItem('facenet-token')), null, 'the token is not kept in the browser for good');
+  assert.equal(await pageA.evaluate(() => sessionStorage.getItem('facenet-token')), s.a.token, 'it is kept for the tab');
+  // One class: picked; its roster shows.
+  await pageA.locator('#roster li').nth(1).waitFor();
+  assert.deepEqual(await pageA.locator('#class-select option').allTextContents(), ['—', '7A (2 pupils)']);
+  assert.deepEqual(await pageA.locator('#roster .pupil-name').evaluateAll((inputs) => inputs.map((i) => /** @type {HTMLInputElement} */ (i).value)), ['Ana', 'Ben']);
+  await pageA.locator('#pupil-name').fill('Cleo');
+  await pageA.locator('#pupil-ext').fill('MIS-0003');
+  await pageA.locator('#pupil-name').press('Enter');
+  await pageA.locator('#roster li').nth(2).waitFor();
+  assert.deepEqual(rows(dataDir, "SELECT name, external_id FROM people WHERE name = 'Cleo'"), [['Cleo', 'MIS-0003']]);
+
+  // The lesson: Ana present from her face; Ben late by hand; finalised.
+  await pageA.locator('#session-select').selectOption(String(s.lesson));
+  await pageA.locator('#take-register').click();
+  await pageA.locator('#register-people li.present[data-person="Ana"]').waitFor();
+  assert.equal(await pageA.locator('#register-people li.absent').count(), 2, 'Ben and Cleo absent');
+  assert.match(await pageA.locator('#register-people li[data-person="Ana"] .verdict').inputValue(), new RegExp(`^${s.ana}$`), 'her face shows as hers');
+  await pageA.locator('#register-people li[data-person="Ben"] select.mark').selectOption('late');
+  await pageA.locator('#register-people li.present[data-person="Ben"][data-mark="late"]').waitFor();
+  await pageA.locator('#finalize').click();
+  await pageA.locator('#register-state', { hasText: 'Finalised by Teacher A' }).waitFor();
+  assert.ok(await pageA.locator('#register-people li[data-person="Ben"] select.mark').isDisabled(), 'a finalised register is not changed by hand');
+  assert.deepEqual(rows(dataDir, `SELECT finalized_by FROM registers WHERE session_id = ${s.lesson}`), [['Teacher A']]);
+
+  // The class's history: the finalised lesson's marks, the enrolment lesson not finalised.
+  await pageA.locator('#show-history').click();
+  await pageA.locator('#history-table').waitFor();
+  const history = await pageA.locator('#history-table tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+  assert.deepEqual(history[0], ['Pupil', '2026-12-01 08:00 Enrolment (not finalised)', '2026-12-07 09:00 Maths', 'Rate']);
+  assert.deepEqual(history.slice(1).map((r) => [r[0], r[2], r[3]]), [['Ana', 'present', '100 %'], ['Ben', 'late', '100 %'], ['Cleo', 'absent', '0 %']]);
+
+  // The other teacher, in a tab of their own: nothing of 7A.
+  const pageB = await openPage(browser.context, `${server.url}/#token=${s.b.token}`);
+  await pageB.locator('#who', { hasText: 'Signed in as Teacher B (teacher)' }).waitFor();
+  await pageB.locator('#roster-section').waitFor();
+  assert.deepEqual(await pageB.locator('#class-select option').allTextContents(), ['—', '7B (0 pupils)']);
+  assert.ok(!(await pageB.locator('#session-select option').allTextContents()).some((t) => t.includes('Maths')));
+  assert.equal(await pageB.locator('#admin-section').isHidden(), true);
+  assert.equal(await pageA.evaluate(() => sessionStorage.getItem('facenet-token')), s.a.token, "A's tab keeps A's token");
+
+  // The admin: accounts and classes; a new account's token shown once.
+  const pageAdmin = await openPage(browser.context, `${server.url}/#token=${ADMIN}`);
+  await pageAdmin.locator('#who', { hasText: '(admin)' }).waitFor();
+  await pageAdmin.locator('#users li').nth(1).waitFor();
+  await pageAdmin.locator('#user-name').fill('Teacher C');
+  await pageAdmin.locator('#user-name').press('Enter');
+  await pageAdmin.locator('#new-token', { hasText: 'Teacher C' }).waitFor();
+  assert.match(await pageAdmin.locator('#new-token').textContent() ?? '', /: [0-9a-f]{32}$/);
+  assert.deepEqual(rows(dataDir, "SELECT COUNT(*) FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.name = 'Teacher C'"), [[1]]);
+  await pageA.close();
+  await pageB.close();
+  await pageAdmin.close();
+});

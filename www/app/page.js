@@ -1,0 +1,89 @@
+// What every part of the session page shares: the token (kept for this tab only), the one way it
+// calls the API (errors as {code, message}), and the message line.
+
+import { apiPath } from '../client/protocol.js';
+
+/** @param {string} id */
+export const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+export const tokenInput = /** @type {HTMLInputElement} */ ($('token'));
+
+// The token comes from the URL the server printed (#token=…) or is typed in; it is kept for this
+// tab (sessionStorage), never in the browser for good: a shared classroom computer keeps nothing.
+const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
+if (fromHash) {
+  sessionStorage.setItem('facenet-token', fromHash);
+  history.replaceState(null, '', location.pathname);
+}
+tokenInput.value = sessionStorage.getItem('facenet-token') ?? '';
+
+/** @param {string} text */
+export function say(text) { $('message').textContent = text; }
+
+/**
+ * Shows an API or embedder error as "Code: message", optionally after what it concerns.
+ * @param {unknown} error
+ * @param {string} [about]
+ */
+export function sayError(error, about) {
+  const e = /** @type {{code?: string, message?: string}} */ (error);
+  say(`${about ? `${about}: ` : ''}${e.code ?? 'Error'}: ${e.message ?? String(error)}`);
+}
+
+/**
+ * Calls the API with the token; rejects with the server's error_type (as `code`) and message.
+ * @param {string} path
+ * @param {RequestInit} [init]
+ */
+export async function api(path, init = {}) {
+  const response = await fetch(path, {
+    ...init,
+    headers: { authorization: `Bearer ${tokenInput.value}`, ...(init.body && typeof init.body === 'string' ? { 'content-type': 'application/json' } : {}), ...init.headers },
+  });
+  const json = await response.json().catch(() => null);
+  if (!response.ok) throw Object.assign(new Error(json?.message ?? `HTTP ${response.status}`), { code: json?.error_type ?? 'InternalError' });
+  return json;
+}
+
+/**
+ * `api` with a JSON body.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ */
+export const send = (method, path, body) => api(path, { method, body: JSON.stringify(body ?? {}) });
+
+/**
+ * A file the API answers (a CSV) fetched with the token and handed to the browser as a download.
+ * @param {string} path
+ * @param {string} filename
+ */
+export async function download(path, filename) {
+  try {
+    const response = await fetch(path, { headers: { authorization: `Bearer ${tokenInput.value}` } });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = filename;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  } catch (e) {
+    sayError(e, 'CSV');
+  }
+}
+
+/**
+ * An element with text and attributes: `el('td', 'Ana', {className: 'name'})`.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {string} [text]
+ * @param {Partial<Record<string, string>>} [attributes]
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+export function el(tag, text, attributes = {}) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  for (const [k, v] of Object.entries(attributes)) if (v !== undefined) node.setAttribute(k === 'className' ? 'class' : k, v);
+  return node;
+}
+
+export { apiPath };

@@ -55,6 +55,12 @@ def default_class(c):
     return mine[0]
 
 
+def optional_name(body, what):
+    """A body's optional ``name``, checked as a name (None when not given)."""
+    name = field(body, "name", "str", required=False)
+    return checked_name(name, what) if name is not None else None
+
+
 def optional_body(request):
     data = read_body(request, 8 << 20)
     return parse_json(data) if data else {}
@@ -190,8 +196,7 @@ class OneClass(ApiView):
 
     def patch(self, request, id):
         body = json_body(request)
-        name = field(body, "name", "str", required=False)
-        name = checked_name(name, "a class's name") if name is not None else None
+        name = optional_name(body, "a class's name")
         teachers = field(body, "teacher_ids", "ints", required=False)
         with transaction.atomic():
             scope.school_class(self.caller, self.id)
@@ -298,8 +303,7 @@ class OnePerson(ApiView):
 
     def patch(self, request, id):
         body = json_body(request)
-        name = field(body, "name", "str", required=False)
-        name = checked_name(name, "a pupil's name") if name is not None else None
+        name = optional_name(body, "a pupil's name")
         ext = field(body, "external_id", "str", required=False)
         with transaction.atomic():
             scope.person(self.caller, self.id)

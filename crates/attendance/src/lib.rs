@@ -8,6 +8,8 @@
 //!   → cluster_unknown  the faces matched to nobody, average linkage (cluster.rs)
 //!   → register         every pupil of the roster with their mark: the faces', or the teacher's by hand
 //!   → register_csv     one row per pupil, formula-safe, UTF-8 with a BOM
+//! a pupil's consent history → consent::standing: only `given` lets their face be enrolled or matched
+//! retention::Schedule: how long faces, photos and enrolment faces are kept (the defaults, the notice)
 //! a posted vector → vector::validate: the served model, version, dimension, finite, unit norm
 //! finalised registers' marks over a range
 //!   → class_report     pupils × lessons, counts and rate (report.rs); report_csv
@@ -33,10 +35,12 @@
 
 mod assignment;
 pub mod cluster;
+pub mod consent;
 mod mark;
 pub mod matching;
 mod register;
 pub mod report;
+pub mod retention;
 pub mod time;
 pub mod vector;
 

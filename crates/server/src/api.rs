@@ -10,7 +10,7 @@ use crate::wire::{
     BatchAnswer, BatchPost, BatchResult, Crop, CropCreated, EmbeddingPost, EmbeddingStored, FaceBox, NewSession, Photo,
     PhotoCreated, PhotoInfo, SessionCreated, SessionSummary, Status, UploadQuery,
 };
-use crate::{accounts, classes, record, register, reports, AppState};
+use crate::{accounts, audit, classes, privacy, purge, record, register, reports, AppState};
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
@@ -26,7 +26,7 @@ pub const API_BASE: &str = "/api/attendance";
 
 /// Every call of the API that needs the token: `(method, path under API_BASE)`. tests/contract.rs
 /// checks that the router answers each and that the README's table lists each.
-pub const ROUTES: [(&str, &str); 40] = [
+pub const ROUTES: [(&str, &str); 51] = [
     ("GET", paths::ME),
     ("GET", paths::USERS),
     ("POST", paths::USERS),
@@ -67,6 +67,17 @@ pub const ROUTES: [(&str, &str); 40] = [
     ("POST", paths::REOPEN),
     ("PUT", paths::CROP_PERSON),
     ("DELETE", paths::CROP_PERSON),
+    ("GET", paths::CONSENT),
+    ("PUT", paths::CONSENT),
+    ("DELETE", paths::PERSON),
+    ("GET", paths::PERSON_EXPORT),
+    ("DELETE", paths::CROP),
+    ("DELETE", paths::PHOTO),
+    ("DELETE", paths::SESSION),
+    ("GET", paths::AUDIT),
+    ("GET", paths::AUDIT_CSV),
+    ("GET", paths::RETENTION),
+    ("POST", paths::PURGE),
 ];
 
 /// Defines the `paths` module once: a constant per path and `paths::ALL`, every path by name
@@ -139,6 +150,22 @@ api_paths! {
     REOPEN = "/sessions/{id}/reopen/",
     /// The teacher's word on whose face a crop is: set, take back.
     CROP_PERSON = "/face-crops/{id}/person/",
+    /// A pupil's consent: the history; one more record.
+    CONSENT = "/people/{id}/consent/",
+    /// Everything held about a pupil, as a ZIP (admins).
+    PERSON_EXPORT = "/people/{id}/export/",
+    /// One crop: erase it.
+    CROP = "/face-crops/{id}/",
+    /// One photo: erase it with its crops.
+    PHOTO = "/photos/{id}/",
+    /// The audit log (admins).
+    AUDIT = "/audit/",
+    /// The audit log as CSV (admins).
+    AUDIT_CSV = "/audit.csv",
+    /// The retention schedule in force.
+    RETENTION = "/retention/",
+    /// Purge what the schedule says is due (admins; a dry run by default).
+    PURGE = "/retention/purge/",
     /// The old system's per-crop call (answered 410 `EndpointMoved`).
     OLD_GENERATE_EMBEDDING = "/face-crops/{id}/generate-embedding/",
     /// The old system's batch call (answered 410 `EndpointMoved`).
@@ -159,7 +186,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route(CLASS_ATTENDANCE, get(reports::class_report))
         .route(CLASS_ATTENDANCE_CSV, get(reports::class_report_csv))
         .route(SESSIONS, get(list_sessions).post(create_session))
-        .route(SESSION, get(get_session))
+        .route(SESSION, get(get_session).delete(privacy::delete_session))
         // Images may be large; every other body is JSON and gets the smaller app-wide limit.
         .route(SESSION_CROPS, get(list_crops).post(upload_crop).layer(image_limit()))
         .route(SESSION_PHOTOS, get(list_photos).post(upload_photo).layer(image_limit()))
@@ -171,7 +198,15 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route(CROP_EMBEDDING, post(post_embedding))
         .route(EMBEDDINGS_BATCH, post(post_embeddings_batch))
         .route(PEOPLE, get(classes::list_people).post(classes::enroll_by_name))
-        .route(PERSON, get(classes::get_person).patch(classes::patch_person))
+        .route(PERSON, get(classes::get_person).patch(classes::patch_person).delete(privacy::erase_person))
+        .route(CONSENT, get(privacy::get_consent).put(privacy::put_consent))
+        .route(PERSON_EXPORT, get(privacy::export))
+        .route(CROP, delete(privacy::delete_crop))
+        .route(PHOTO, delete(privacy::delete_photo))
+        .route(AUDIT, get(audit::list))
+        .route(AUDIT_CSV, get(audit::csv))
+        .route(RETENTION, get(purge::schedule))
+        .route(PURGE, post(purge::run))
         .route(PERSON_REFERENCES, post(classes::enroll))
         .route(PERSON_ATTENDANCE, get(reports::pupil_history))
         .route(MARK, put(record::set_mark))
@@ -226,10 +261,20 @@ pub(crate) fn created(body: impl serde::Serialize) -> Response {
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
-/// An image from the database with its type, cacheable by the browser for an hour.
+/// An image from the database with its type. Faces are biometric data: no cache keeps them
+/// (`no-store`), so that an erasure leaves no copy in a browser's or a proxy's cache.
 fn image_answer(content_type: String, bytes: Vec<u8>) -> Response {
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "private, max-age=3600".into())], bytes)
-        .into_response()
+    image_answer_bytes(&content_type, bytes, None)
+}
+
+/// Bytes of a type, never stored by a cache, optionally as a download (`Content-Disposition`).
+pub(crate) fn image_answer_bytes(content_type: &str, bytes: Vec<u8>, disposition: Option<String>) -> Response {
+    let mut response = ([(header::CONTENT_TYPE, content_type.to_string()), (header::CACHE_CONTROL, "no-store".into())], bytes)
+        .into_response();
+    if let Some(d) = disposition.and_then(|d| header::HeaderValue::from_str(&d).ok()) {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, d);
+    }
+    response
 }
 
 async fn create_session(

@@ -6,7 +6,8 @@ use crate::body::parse;
 use crate::error::AppError;
 use crate::scope::{self, teaches, Caller};
 use crate::wire::{Class, ClassPost, Enroll, Enrolled, PersonPatch, Pupil, PupilPost, ReferencesPost, Status};
-use crate::AppState;
+use crate::audit::{self, About};
+use crate::{privacy, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -112,6 +113,8 @@ pub(crate) async fn create_class(
             let id = tx.last_insert_rowid();
             set_teachers(&tx, id, post.teacher_ids.as_deref().unwrap_or_default())?;
             let class = class(&tx, &caller, id)?;
+            audit::record(&tx, &caller.name, "class", About { class: Some(id), ..About::default() },
+                serde_json::json!({"created": name, "teacher_ids": class.teacher_ids}))?;
             tx.commit()?;
             tracing::info!(class = id, "class {id} ({name}) created by {}", caller.name);
             Ok(Class { status: Some(Status::Success), ..class })
@@ -141,6 +144,8 @@ pub(crate) async fn patch_class(
                 set_teachers(&tx, id, teachers)?;
             }
             let class = class(&tx, &caller, id)?;
+            audit::record(&tx, &caller.name, "class", About { class: Some(id), ..About::default() },
+                serde_json::json!({"name": class.name, "teacher_ids": class.teacher_ids}))?;
             tx.commit()?;
             Ok(Class { status: Some(Status::Success), ..class })
         })
@@ -166,7 +171,10 @@ pub(crate) async fn delete_class(
             let photos = tx.execute(&format!("DELETE FROM photos WHERE {in_class}"), [id])?;
             let sessions = tx.execute("DELETE FROM sessions WHERE class_id = ?1", [id])?;
             tx.execute("DELETE FROM classes WHERE id = ?1", [id])?;
+            audit::record(&tx, &caller.name, "erase", About { class: Some(id), ..About::default() },
+                serde_json::json!({"what": "class", "sessions": sessions, "crops": crops, "photos": photos}))?;
             tx.commit()?;
+            privacy::checkpoint(db)?;
             tracing::info!(class = id, sessions, crops, photos, "class {id} deleted by {}", caller.name);
             Ok(serde_json::json!({"status": Status::Success, "id": id, "sessions": sessions, "crops": crops, "photos": photos}))
         })
@@ -175,13 +183,13 @@ pub(crate) async fn delete_class(
 }
 
 const PUPILS_SQL: &str = concat!(
-    "SELECT p.id, p.name, p.external_id, (SELECT COUNT(*) FROM face_crops c WHERE c.person_id = p.id),
+    "SELECT p.id, p.name, p.external_id, (SELECT COUNT(*) FROM face_crops c WHERE c.person_id = p.id), p.consent,
             (SELECT json_group_array(class_id) FROM
                 (SELECT r.class_id FROM roster r WHERE r.person_id = p.id AND ",
     teaches!("r.class_id"),
     " ORDER BY r.class_id))
      FROM people p
-     WHERE (?1 IS NULL OR p.id IN (SELECT person_id FROM roster WHERE class_id = ?1))
+     WHERE p.erased_at IS NULL AND (?1 IS NULL OR p.id IN (SELECT person_id FROM roster WHERE class_id = ?1))
        AND (?3 IS NULL OR p.id = ?3)
        AND (?2 IS NULL OR EXISTS (SELECT 1 FROM roster r WHERE r.person_id = p.id AND ",
     teaches!("r.class_id"),
@@ -193,7 +201,7 @@ const PUPILS_SQL: &str = concat!(
 fn pupils(db: &Connection, caller: &Caller, roster: Option<i64>, one: Option<i64>) -> Result<Vec<Pupil>, AppError> {
     let mut stmt = db.prepare(PUPILS_SQL)?;
     let rows = stmt.query_map(params![roster, caller.restriction(), one], |r| {
-        let classes: String = r.get(4)?;
+        let classes: String = r.get(5)?;
         Ok(Pupil {
             status: None,
             id: r.get(0)?,
@@ -202,6 +210,7 @@ fn pupils(db: &Connection, caller: &Caller, roster: Option<i64>, one: Option<i64
             external_id: r.get(2)?,
             crops: r.get(3)?,
             class_ids: serde_json::from_str(&classes).unwrap_or_default(),
+            consent: r.get(4)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -284,6 +293,9 @@ pub(crate) async fn add_pupil(
                 (None, None) => unreachable!("refused above"),
             };
             tx.execute("INSERT OR IGNORE INTO roster (class_id, person_id) VALUES (?1, ?2)", [class, person])?;
+            tx.execute("UPDATE people SET left_at = NULL WHERE id = ?1", [person])?;
+            audit::record(&tx, &caller.name, "roster", About { person: Some(person), class: Some(class), ..About::default() },
+                serde_json::json!({"added": true}))?;
             let pupil = pupil(&tx, &caller, person)?;
             tx.commit()?;
             Ok(Pupil { status: Some(Status::Success), ..pupil })
@@ -299,10 +311,24 @@ pub(crate) async fn remove_pupil(
     Path((class, person)): Path<(i64, i64)>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     state
-        .write(move |db, _| {
-            scope::class(db, &caller, class)?;
-            if db.execute("DELETE FROM roster WHERE class_id = ?1 AND person_id = ?2", [class, person])? == 0 {
+        .write(move |db, state| {
+            let tx = db.transaction()?;
+            scope::class(&tx, &caller, class)?;
+            if tx.execute("DELETE FROM roster WHERE class_id = ?1 AND person_id = ?2", [class, person])? == 0 {
                 return Err(AppError::NotFound(format!("no pupil {person} on the roster of class {class}")));
+            }
+            // Off their last roster, a pupil is a leaver: their reference faces go at once or
+            // after the schedule's days (purge.rs).
+            let left = tx.execute(
+                "UPDATE people SET left_at = datetime('now') WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM roster WHERE person_id = ?1)",
+                [person],
+            )? == 1;
+            let erased = if left && state.retention.leavers_days == 0 { privacy::erase_biometrics(&tx, person)?.0 } else { 0 };
+            audit::record(&tx, &caller.name, "roster", About { person: Some(person), class: Some(class), ..About::default() },
+                serde_json::json!({"added": false, "left_school": left, "crops_erased": erased}))?;
+            tx.commit()?;
+            if erased > 0 {
+                privacy::checkpoint(db)?;
             }
             Ok(serde_json::json!({"status": Status::Success, "class_id": class, "person_id": person}))
         })
@@ -372,6 +398,7 @@ fn attach(db: &Connection, caller: &Caller, person: i64, crops: &[i64]) -> Resul
     if crops.is_empty() {
         return Err(AppError::InvalidRequest("enrolling needs at least one crop_id".into()));
     }
+    privacy::require(db, person)?;
     for &crop in crops {
         scope::crop(db, caller, crop)?;
         let current: Option<i64> =
@@ -383,6 +410,7 @@ fn attach(db: &Connection, caller: &Caller, person: i64, crops: &[i64]) -> Resul
             _ => db.execute("UPDATE face_crops SET person_id = ?1 WHERE id = ?2", [person, crop])?,
         };
     }
+    audit::record(db, &caller.name, "enrol", About { person: Some(person), ..About::default() }, serde_json::json!({"crop_ids": crops}))?;
     Ok(())
 }
 

@@ -61,6 +61,9 @@ api_error_codes! {
     Conflict = 409,
     /// The session's register is finalised: it changes only after `POST …/reopen/`.
     RegisterFinalized = 409,
+    /// The pupil's consent to the use of their face is not given (or was refused or
+    /// withdrawn): they cannot be enrolled, matched or given a face.
+    ConsentRequired = 409,
     /// A call of the old server-side embedding service: vectors are computed in the browser
     /// now and posted to the embedding endpoints.
     EndpointMoved = 410,

@@ -213,6 +213,39 @@ const MIGRATIONS: &[&str] = &[
         SELECT 'Imported', 1 WHERE EXISTS (SELECT 1 FROM sessions) OR EXISTS (SELECT 1 FROM people);
      UPDATE sessions SET class_id = (SELECT id FROM classes WHERE imported = 1);
      INSERT INTO roster (class_id, person_id) SELECT c.id, p.id FROM people p JOIN classes c ON c.imported = 1;",
+    // 4: pupils' data rights. Each pupil's consent history and their standing (kept beside it:
+    // matching reads it per lesson); when they left their last class, when they were erased
+    // (attendance marks kept); the audit log, append-only (triggers refuse an update or delete).
+    // Pupils of before had no consent recorded: they are `not_asked`, and their faces are no
+    // longer matched until it is recorded (the safe default for children's biometric data).
+    "CREATE TABLE consents (
+        id INTEGER PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        state TEXT NOT NULL CHECK (state IN ('given', 'refused', 'withdrawn')),
+        by_whom TEXT NOT NULL CHECK (by_whom IN ('guardian', 'pupil')),
+        purpose TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        at TEXT NOT NULL DEFAULT (datetime('now'))
+     );
+     CREATE INDEX consents_person ON consents(person_id, id);
+     ALTER TABLE people ADD COLUMN consent TEXT NOT NULL DEFAULT 'not_asked';
+     ALTER TABLE people ADD COLUMN left_at TEXT;
+     ALTER TABLE people ADD COLUMN erased_at TEXT;
+     UPDATE people SET left_at = datetime('now') WHERE id NOT IN (SELECT person_id FROM roster);
+     CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL DEFAULT (datetime('now')),
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        person_id INTEGER,
+        session_id INTEGER,
+        class_id INTEGER,
+        detail TEXT NOT NULL DEFAULT '{}'
+     );
+     CREATE INDEX audit_at ON audit(at);
+     CREATE INDEX audit_person ON audit(person_id);
+     CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
 ];
 
 /// Opens (creating) `dir/facenet.sqlite3` and brings its schema up to date.
@@ -223,6 +256,13 @@ pub(crate) fn open(dir: &Path) -> Result<Connection, String> {
     let path = dir.join("facenet.sqlite3");
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", path.display());
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create the data directory: {e}", dir.display()))?;
+    // Children's biometric data: the data directory is the server's user's alone (0700).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("{}: cannot make the data directory private: {e}", dir.display()))?;
+    }
     let conn = Connection::open(&path).map_err(|e| fail("cannot open", &e))?;
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(|e| fail("not a usable SQLite database (or a full or read-only disk)", &e))?;
@@ -276,12 +316,14 @@ pub(crate) fn blob_to_vector(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
-/// The embedded faces of one session for `model`, with their enrolment label and the teacher's
-/// verdict, by crop id.
+/// The embedded faces of one session for `model`, with their enrolment label (only a pupil's
+/// whose consent is given: anyone else's face is an unlabelled one) and the teacher's verdict, by
+/// crop id.
 pub(crate) fn lesson_faces(conn: &Connection, model: &str, session: i64) -> rusqlite::Result<Vec<Face>> {
     let mut stmt = conn.prepare(
-        "SELECT c.id, c.photo_id, c.person_id, c.verdict, c.verdict_person_id, e.vector
+        "SELECT c.id, c.photo_id, p.id, c.verdict, c.verdict_person_id, e.vector
          FROM face_crops c JOIN embeddings e ON e.crop_id = c.id
+         LEFT JOIN people p ON p.id = c.person_id AND p.consent = 'given'
          WHERE e.model_name = ?1 AND c.session_id = ?2 ORDER BY c.id",
     )?;
     let rows = stmt.query_map(params![model, session], |row| {
@@ -302,11 +344,13 @@ pub(crate) fn lesson_faces(conn: &Connection, model: &str, session: i64) -> rusq
     rows.collect()
 }
 
-/// The reference faces (enrolled crops, of any session) of the pupils on `class`'s roster.
+/// The reference faces (enrolled crops, of any session) of the pupils on `class`'s roster whose
+/// consent is given.
 pub(crate) fn references(conn: &Connection, model: &str, class: i64) -> rusqlite::Result<Vec<Reference>> {
     let mut stmt = conn.prepare(
         "SELECT c.person_id, e.vector FROM face_crops c JOIN embeddings e ON e.crop_id = c.id
-         WHERE e.model_name = ?1 AND c.person_id IN (SELECT person_id FROM roster WHERE class_id = ?2)
+         WHERE e.model_name = ?1 AND c.person_id IN
+               (SELECT r.person_id FROM roster r JOIN people p ON p.id = r.person_id WHERE r.class_id = ?2 AND p.consent = 'given')
          ORDER BY c.id",
     )?;
     let rows = stmt.query_map(params![model, class], |row| {

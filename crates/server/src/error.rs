@@ -21,6 +21,9 @@ pub enum AppError {
     /// The call clashes with what is stored.
     #[error("{0}")]
     Conflict(String),
+    /// The pupil's consent is not given.
+    #[error("pupil {0}'s consent to the use of their face is {1}: record it first (PUT /people/{0}/consent/)")]
+    ConsentRequired(i64, &'static str),
     /// The session's register is finalised.
     #[error("the register of session {0} is finalised: reopen it (POST …/sessions/{0}/reopen/) to change it")]
     RegisterFinalized(i64),
@@ -68,6 +71,7 @@ impl AppError {
             AppError::Forbidden(_) => ErrorType::Api(A::Forbidden),
             AppError::Conflict(_) => ErrorType::Api(A::Conflict),
             AppError::RegisterFinalized(_) => ErrorType::Api(A::RegisterFinalized),
+            AppError::ConsentRequired(..) => ErrorType::Api(A::ConsentRequired),
             AppError::CropNotFound(_) => ErrorType::Api(A::CropNotFound),
             AppError::NotFound(_) => ErrorType::Api(A::NotFound),
             AppError::InvalidRequest(_) => ErrorType::Api(A::InvalidRequest),

@@ -15,12 +15,15 @@
 
 pub mod accounts;
 mod api;
+mod audit;
 pub use api::{paths, API_BASE, MAX_BATCH_ITEMS, MAX_IMAGE_BODY, MAX_JSON_BODY, MAX_NAME_LEN, ROUTES};
 mod body;
 mod classes;
 mod codes;
 mod db;
 mod error;
+mod privacy;
+mod purge;
 mod record;
 mod register;
 pub use register::MAX_CLUSTERED;
@@ -29,6 +32,8 @@ mod scope;
 pub use scope::Caller;
 mod statics;
 pub mod wire;
+mod zip;
+pub use facenet_attendance::retention::Schedule;
 
 pub use codes::{core_status, ApiErrorCode, ErrorType};
 pub use error::AppError;
@@ -61,6 +66,8 @@ pub struct Inner {
     pub root: PathBuf,
     /// Permits for large clusterings (register.rs): one per core.
     heavy: tokio::sync::Semaphore,
+    /// How long faces, photos and enrolment faces are kept (purge.rs enforces it).
+    pub retention: Schedule,
 }
 
 impl std::ops::Deref for AppState {
@@ -72,8 +79,18 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// Opens (creating and migrating) `data_dir/facenet.sqlite3`; reads `root/models/facenet.json`.
-    /// `token` is the server's own admin token, if any.
+    /// `token` is the server's own admin token, if any. The default retention schedule.
     pub fn open(data_dir: &Path, token: Option<&str>, root: &Path) -> Result<AppState, Box<dyn std::error::Error>> {
+        AppState::open_with(data_dir, token, root, Schedule::default())
+    }
+
+    /// [`AppState::open`] with a retention schedule of the school's.
+    pub fn open_with(
+        data_dir: &Path,
+        token: Option<&str>,
+        root: &Path,
+        retention: Schedule,
+    ) -> Result<AppState, Box<dyn std::error::Error>> {
         let manifest_path = root.join("models/facenet.json");
         let manifest = Manifest::from_json(
             &std::fs::read_to_string(&manifest_path).map_err(|e| format!("{}: {e}", manifest_path.display()))?,
@@ -103,7 +120,17 @@ impl AppState {
             thresholds,
             root: root.to_path_buf(),
             heavy: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+            retention,
         })))
+    }
+
+    /// The retention purge now (what is due is erased), then every day in the background: call
+    /// once, from the runtime the server runs on.
+    pub async fn start_purging(&self) -> Result<(), AppError> {
+        let done = self.write(|db, state| purge::purge(db, &state.retention, false, "retention schedule")).await?;
+        tracing::info!("retention purge at start: {done:?}");
+        purge::schedule_daily(self.clone());
+        Ok(())
     }
 
     /// Runs `work` on a reader connection, on a blocking thread.

@@ -2,6 +2,7 @@
 //! the API. `facenet-server users add NAME [--admin]` makes an account and prints its token.
 
 use clap::Parser;
+use facenet_server::Schedule;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -25,6 +26,21 @@ struct Args {
     /// Checkout whose www/, pkg/ and models/ are served
     #[arg(long, env = "FACENET_ROOT", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))]
     root: PathBuf,
+    /// Days a lesson's faces (all but pupils' reference faces) are kept
+    #[arg(long, env = "FACENET_KEEP_LESSON_FACES_DAYS", default_value_t = Schedule::default().lesson_faces_days)]
+    keep_lesson_faces_days: u32,
+    /// Days a whole photo's image is kept, when a teacher uploads one
+    #[arg(long, env = "FACENET_KEEP_PHOTOS_DAYS", default_value_t = Schedule::default().photos_days)]
+    keep_photos_days: u32,
+    /// Days a pupil's reference faces are kept after they leave their last class (0: at once)
+    #[arg(long, env = "FACENET_KEEP_LEAVERS_DAYS", default_value_t = Schedule::default().leavers_days)]
+    keep_leavers_days: u32,
+    /// The oldest a reference face may be, in days (then the pupil enrols again)
+    #[arg(long, env = "FACENET_TEMPLATE_MAX_DAYS", default_value_t = Schedule::default().template_max_days)]
+    template_max_days: u32,
+    /// Erase an erased pupil's attendance marks too (default: kept, as the school's attendance record)
+    #[arg(long, env = "FACENET_ERASE_ATTENDANCE_OF_ERASED")]
+    erase_attendance_of_erased: bool,
     /// Log lines as text for people or JSON for log collectors; the level comes from RUST_LOG
     /// (default info; e.g. RUST_LOG=debug also logs static files)
     #[arg(long, value_enum, default_value = "text")]
@@ -117,6 +133,13 @@ async fn main() -> std::process::ExitCode {
         return users(action, &args.data_dir);
     }
     init_logs(args.log_format);
+    let retention = Schedule {
+        lesson_faces_days: args.keep_lesson_faces_days,
+        photos_days: args.keep_photos_days,
+        leavers_days: args.keep_leavers_days,
+        template_max_days: args.template_max_days,
+        keep_attendance_of_erased: !args.erase_attendance_of_erased,
+    };
     let root = args.root.canonicalize().unwrap_or(args.root.clone());
     if !root.join("pkg/facenet_wasm_bg.wasm").is_file() {
         eprintln!(
@@ -135,7 +158,7 @@ async fn main() -> std::process::ExitCode {
             }
         },
     };
-    let state = match facenet_server::AppState::open(&args.data_dir, args.token.as_deref(), &root) {
+    let state = match facenet_server::AppState::open_with(&args.data_dir, args.token.as_deref(), &root, retention) {
         Ok(state) => state,
         Err(e) => {
             eprintln!("facenet-server: {e}");
@@ -174,6 +197,10 @@ async fn main() -> std::process::ExitCode {
         args.data_dir.display(),
         state.model_version
     );
+    if let Err(e) = state.start_purging().await {
+        eprintln!("facenet-server: the retention purge failed: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     // Ctrl-C or SIGTERM (a service manager's stop): stop accepting, finish the requests under
     // way (each is bounded by the request timeout), then exit.
     let shutdown = async {
@@ -200,3 +227,4 @@ async fn main() -> std::process::ExitCode {
     }
     std::process::ExitCode::SUCCESS
 }
+

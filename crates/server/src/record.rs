@@ -8,7 +8,8 @@ use crate::error::AppError;
 use crate::register::{assign_on, computed, current, stored};
 use crate::scope::{self, Caller};
 use crate::wire::{AssignRequest, Finalized, MarkPut, Register, RegisterQuery, Status, VerdictPut, VerdictSet};
-use crate::AppState;
+use crate::audit::{self, About};
+use crate::{privacy, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
@@ -43,6 +44,8 @@ pub(crate) async fn set_mark(
                 )?,
                 None => db.execute("DELETE FROM marks WHERE session_id = ?1 AND person_id = ?2", [session, person])?,
             };
+            audit::record(db, &caller.name, "mark", About { person: Some(person), session: Some(session), class: Some(scope.class_id) },
+                serde_json::json!({"mark": mark.map(Mark::as_str)}))?;
             current(db, state, &caller, session, RegisterQuery::default())
         })
         .await
@@ -84,6 +87,9 @@ pub(crate) async fn finalize(
                 )?;
             }
             event(&tx, session, "finalize", &caller)?;
+            audit::record(&tx, &caller.name, "finalize", About { session: Some(session), class: Some(register.class_id), ..About::default() },
+                serde_json::json!({"model_name": register.model_name, "model_version": register.model_version,
+                                   "threshold": register.threshold, "pupils": register.people.len()}))?;
             tx.commit()?;
             tracing::info!(session, pupils = register.people.len(), "session {session}: register finalised by {}", caller.name);
             Ok(register)
@@ -116,6 +122,7 @@ pub(crate) async fn reopen(
             }
             tx.execute("DELETE FROM registers WHERE session_id = ?1", [session])?;
             event(&tx, session, "reopen", &caller)?;
+            audit::record(&tx, &caller.name, "reopen", About { session: Some(session), ..About::default() }, serde_json::json!({}))?;
             let register = current(&tx, state, &caller, session, RegisterQuery::default())?;
             tx.commit()?;
             tracing::info!(session, "session {session}: register reopened by {}", caller.name);
@@ -161,9 +168,12 @@ async fn verdict(
                 Some(None) => (Some("nobody"), None),
                 Some(Some(person)) => {
                     scope::on_roster(db, scope.class_id, person)?;
+                    privacy::require(db, person)?;
                     (Some("person"), Some(person))
                 }
             };
+            audit::record(db, &caller.name, "verdict", About { person, session: Some(session), class: Some(scope.class_id) },
+                serde_json::json!({"crop_id": crop, "verdict": verdict}))?;
             db.execute(
                 "UPDATE face_crops SET verdict = ?1, verdict_person_id = ?2 WHERE id = ?3",
                 params![verdict, person, crop],

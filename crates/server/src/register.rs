@@ -64,12 +64,17 @@ pub(crate) fn assign_on(
 ) -> Result<Outcome, AppError> {
     let (model, threshold, cluster_threshold) = settings(state, request)?;
     let class_id = scope::session(db, caller, session)?.class_id;
-    let people: Vec<(i64, String)> = {
+    // The roster, and which of it may be matched: only pupils whose consent is given; the
+    // others' faces stay unknown, and they are marked by hand.
+    let (people, matchable): (Vec<(i64, String)>, Vec<i64>) = {
         let mut stmt = db.prepare(
-            "SELECT p.id, p.name FROM people p JOIN roster r ON r.person_id = p.id WHERE r.class_id = ?1 ORDER BY p.name, p.id",
+            "SELECT p.id, p.name, p.consent = 'given' FROM people p JOIN roster r ON r.person_id = p.id
+             WHERE r.class_id = ?1 ORDER BY p.name, p.id",
         )?;
-        let rows = stmt.query_map([class_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<_, _>>()?
+        let rows = stmt.query_map([class_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?)))?;
+        let rows: Vec<(i64, String, bool)> = rows.collect::<Result<_, _>>()?;
+        let matchable = rows.iter().filter(|r| r.2).map(|r| r.0).collect();
+        (rows.into_iter().map(|(id, name, _)| (id, name)).collect(), matchable)
     };
     let marks: Vec<(i64, Mark)> = {
         let mut stmt = db.prepare("SELECT person_id, mark FROM marks WHERE session_id = ?1")?;
@@ -81,8 +86,7 @@ pub(crate) fn assign_on(
     let references = db::references(db, &model, class_id)?;
     let not_embedded = db::crops_without(db, session, &model)?;
 
-    let ids: Vec<i64> = people.iter().map(|(id, _)| *id).collect();
-    let matched = match_session(faces, &ids, references, threshold);
+    let matched = match_session(faces, &matchable, references, threshold);
     // The unknown faces are clustered so that one action can enroll each group; past
     // MAX_CLUSTERED (a session no class makes) each stays a group of its own, so that one
     // request costs seconds, not minutes.

@@ -656,6 +656,8 @@ pub struct Pupil {
     pub crops: i64,
     /// The rosters (of the caller's classes) they are on.
     pub class_ids: Vec<i64>,
+    /// Their consent standing: `not_asked`, `given`, `refused`, `withdrawn`.
+    pub consent: String,
 }
 
 /// `PATCH /people/{id}/`: `{"name": "Ana Lima"}` and/or `{"external_id": "MIS-0042"}`.
@@ -782,4 +784,141 @@ pub struct PupilHistory {
     pub lessons: Vec<HistoryLesson>,
     /// Over the finalised lessons.
     pub counts: ReportCounts,
+}
+
+// ---- pupils' data rights ----------------------------------------------------------------
+
+/// `PUT /people/{id}/consent/`: `{"state": "given", "by": "guardian", "purpose": "…"}`.
+#[derive(Debug, Deserialize)]
+pub struct ConsentPut {
+    /// `given`, `refused` or `withdrawn`.
+    pub state: String,
+    /// `guardian` or `pupil`.
+    pub by: String,
+    /// The purpose and term shown to them, as shown (1–2,000 characters).
+    pub purpose: String,
+}
+
+/// One record of a pupil's consent history.
+#[derive(Debug, Serialize)]
+pub struct ConsentEntry {
+    /// `given`, `refused` or `withdrawn`.
+    pub state: String,
+    /// `guardian` or `pupil`.
+    pub by: String,
+    /// The purpose and term shown.
+    pub purpose: String,
+    /// The account that recorded it.
+    pub recorded_by: String,
+    /// `YYYY-MM-DD HH:MM:SS` UTC.
+    pub at: String,
+}
+
+/// `GET|PUT /people/{id}/consent/`.
+#[derive(Debug, Serialize)]
+pub struct ConsentAnswer {
+    /// [`Status::Success`].
+    pub status: Status,
+    /// The pupil.
+    pub person_id: i64,
+    /// Their standing: `not_asked`, `given`, `refused` or `withdrawn` (only `given` lets their
+    /// face be enrolled or matched).
+    pub consent: &'static str,
+    /// Every record, oldest first.
+    pub history: Vec<ConsentEntry>,
+}
+
+/// Answer to an erasure (`DELETE` of a pupil, crop, photo or session).
+#[derive(Debug, Serialize)]
+pub struct Erased {
+    /// [`Status::Success`].
+    pub status: Status,
+    /// `pupil`, `crop`, `photo` or `session`.
+    pub erased: &'static str,
+    /// Its id.
+    pub id: i64,
+    /// How many face crops (with their vectors) went with it.
+    pub crops: usize,
+    /// For a pupil: whether their finalised attendance marks were kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendance_kept: Option<bool>,
+}
+
+/// `?from=YYYY-MM-DD&to=YYYY-MM-DD&person_id=` of the audit log.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct AuditQuery {
+    /// First day.
+    pub from: Option<String>,
+    /// Last day.
+    pub to: Option<String>,
+    /// Entries about this pupil only.
+    pub person_id: Option<i64>,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Serialize)]
+pub struct AuditEntry {
+    /// In order of writing.
+    pub id: i64,
+    /// `YYYY-MM-DD HH:MM:SS` UTC.
+    pub at: String,
+    /// The account's name.
+    pub actor: String,
+    /// `enrol`, `verdict`, `mark`, `finalize`, `reopen`, `export`, `erase`, `consent`, `account`,
+    /// `token`, `class`, `roster`, `purge`.
+    pub action: String,
+    /// The pupil it is about.
+    pub person_id: Option<i64>,
+    /// The session.
+    pub session_id: Option<i64>,
+    /// The class.
+    pub class_id: Option<i64>,
+    /// What else: a mark, thresholds and model version, counts (never a vector or an image).
+    pub detail: serde_json::Value,
+}
+
+/// `GET /retention/`: the schedule in force.
+#[derive(Debug, Serialize)]
+pub struct RetentionAnswer {
+    /// A lesson's faces that are no reference face are erased after this many days.
+    pub lesson_faces_days: u32,
+    /// Stored photo images, after this many days.
+    pub photos_days: u32,
+    /// A pupil's reference faces this many days after they left their last class (0: at once).
+    pub leavers_days: u32,
+    /// The oldest a reference face may be.
+    pub template_max_days: u32,
+    /// Whether an erased pupil's attendance marks are kept.
+    pub keep_attendance_of_erased: bool,
+    /// The same in words, for a notice to parents.
+    pub notice: Vec<String>,
+}
+
+/// `?dry_run=true|false` of a purge (default true).
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct PurgeQuery {
+    /// Count only (the default), or erase.
+    pub dry_run: Option<bool>,
+}
+
+/// How many of one kind a purge erased (or would).
+#[derive(Debug, Serialize)]
+pub struct PurgeCount {
+    /// `lesson_faces`, `photos`, `leavers`, `templates`.
+    pub kind: &'static str,
+    /// Rows.
+    pub count: usize,
+}
+
+/// `POST /retention/purge/`.
+#[derive(Debug, Serialize)]
+pub struct PurgeAnswer {
+    /// [`Status::Success`].
+    pub status: Status,
+    /// Whether it only counted.
+    pub dry_run: bool,
+    /// By kind.
+    pub erased: Vec<PurgeCount>,
 }

@@ -1,0 +1,112 @@
+//! The retention schedule enforced (`facenet_attendance::retention::Schedule`, set at start):
+//! a purge at start and every day, a dry run on request, each kind counted.
+//!
+//! ```text
+//! lesson_faces  crops that are no pupil's reference face, older than lesson_faces_days
+//! photos        stored photo images older than photos_days (the record stays)
+//! leavers       reference faces of pupils on no roster since leavers_days
+//! templates     reference faces older than template_max_days
+//! ```
+
+use crate::audit::{self, About};
+use crate::error::AppError;
+use crate::privacy::checkpoint;
+use crate::scope::Caller;
+use crate::wire::{PurgeAnswer, PurgeCount, PurgeQuery, RetentionAnswer, Status};
+use crate::AppState;
+use axum::extract::{Query, State};
+use axum::{Extension, Json};
+use facenet_attendance::retention::{Schedule, PURGE_KINDS};
+use rusqlite::Connection;
+
+/// The rows each kind erases, as a condition on `face_crops c` or `photos p`, with `?1` the days.
+fn condition(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "lesson_faces" => ("face_crops c", "c.person_id IS NULL AND c.created_at < datetime('now', '-' || ?1 || ' days')"),
+        "photos" => ("photos p", "p.image IS NOT NULL AND p.created_at < datetime('now', '-' || ?1 || ' days')"),
+        "leavers" => (
+            "face_crops c",
+            "c.person_id IN (SELECT id FROM people WHERE left_at IS NOT NULL AND left_at <= datetime('now', '-' || ?1 || ' days'))",
+        ),
+        _ => ("face_crops c", "c.person_id IS NOT NULL AND c.created_at < datetime('now', '-' || ?1 || ' days')"),
+    }
+}
+
+fn days(schedule: &Schedule, kind: &str) -> u32 {
+    match kind {
+        "lesson_faces" => schedule.lesson_faces_days,
+        "photos" => schedule.photos_days,
+        "leavers" => schedule.leavers_days,
+        _ => schedule.template_max_days,
+    }
+}
+
+/// Counts (`dry_run`) or erases what the schedule says is due, kind by kind, in one transaction.
+pub(crate) fn purge(db: &mut Connection, schedule: &Schedule, dry_run: bool, actor: &str) -> Result<Vec<PurgeCount>, AppError> {
+    let tx = db.transaction()?;
+    let mut counts = Vec::new();
+    for kind in PURGE_KINDS {
+        let (table, cond) = condition(kind);
+        let n = days(schedule, kind);
+        let count: usize = tx.query_row(&format!("SELECT COUNT(*) FROM {table} WHERE {cond}"), [n], |r| r.get(0))?;
+        if !dry_run && count > 0 {
+            let table = table.replace(' ', " AS ");
+            if kind == "photos" {
+                tx.execute(&format!("UPDATE {table} SET image = NULL, content_type = NULL WHERE {cond}"), [n])?;
+            } else {
+                tx.execute(&format!("DELETE FROM {table} WHERE {cond}"), [n])?;
+            }
+        }
+        counts.push(PurgeCount { kind, count });
+    }
+    let erased: usize = counts.iter().map(|c| c.count).sum();
+    if !dry_run && erased > 0 {
+        let detail = serde_json::json!(counts.iter().map(|c| (c.kind, c.count)).collect::<std::collections::BTreeMap<_, _>>());
+        audit::record(&tx, actor, "purge", About::default(), detail)?;
+    }
+    tx.commit()?;
+    if !dry_run && erased > 0 {
+        checkpoint(db)?;
+        tracing::info!(erased, "retention purge: {erased} rows erased ({counts:?})");
+    }
+    Ok(counts)
+}
+
+/// `GET /retention/`: the schedule in force, in numbers and in words.
+pub(crate) async fn schedule(State(state): State<AppState>) -> Json<RetentionAnswer> {
+    let s = state.retention;
+    Json(RetentionAnswer {
+        lesson_faces_days: s.lesson_faces_days,
+        photos_days: s.photos_days,
+        leavers_days: s.leavers_days,
+        template_max_days: s.template_max_days,
+        keep_attendance_of_erased: s.keep_attendance_of_erased,
+        notice: s.describe(),
+    })
+}
+
+/// `POST /retention/purge/?dry_run=true|false` (admins; a dry run unless `false`).
+pub(crate) async fn run(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(query): Query<PurgeQuery>,
+) -> Result<Json<PurgeAnswer>, AppError> {
+    caller.admin_only("purging")?;
+    let dry_run = query.dry_run.unwrap_or(true);
+    let erased = state.write(move |db, state| purge(db, &state.retention, dry_run, &caller.name)).await?;
+    Ok(Json(PurgeAnswer { status: Status::Success, dry_run, erased }))
+}
+
+/// The purge at start and then every day, in the background.
+pub(crate) fn schedule_daily(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
+        loop {
+            every.tick().await;
+            let done = state.write(|db, state| purge(db, &state.retention, false, "retention schedule")).await;
+            if let Err(e) = done {
+                tracing::error!("retention purge failed: {e}");
+            }
+        }
+    });
+}

@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { client, contractTests, crowd, lesson, url } from './suite.mjs';
 import { schoolTests } from './school.mjs';
+import { privacyTests } from './privacy.mjs';
 import { EXAMPLE, PYTHON, ROOT as ROOT_DIR, startDjango, startFacenet } from './backends.mjs';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +24,8 @@ contractTests(() => backends.postgres);
 contractTests(() => backends.sqlite);
 schoolTests(() => backends.postgres);
 schoolTests(() => backends.sqlite);
+privacyTests(() => backends.postgres);
+privacyTests(() => backends.sqlite);
 
 /**
  * An answer with every id replaced by what it names (a face's label, a person's key, a photo's

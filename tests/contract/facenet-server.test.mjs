@@ -2,6 +2,7 @@
 import { before, after } from 'node:test';
 import { contractTests } from './suite.mjs';
 import { schoolTests } from './school.mjs';
+import { privacyTests } from './privacy.mjs';
 import { startFacenet } from './backends.mjs';
 
 let backend;
@@ -9,3 +10,4 @@ before(async () => { backend = await startFacenet(); });
 after(async () => { await backend?.close(); });
 contractTests(() => backend);
 schoolTests(() => backend);
+privacyTests(() => backend);

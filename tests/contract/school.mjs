@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertError, client, url, vectors, VERSION } from './suite.mjs';
+import { assertError, client, giveConsent, url, vectors, VERSION } from './suite.mjs';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const FACE = readFileSync(join(ROOT, 'tests/faces/s1a.jpg'));
@@ -46,6 +46,7 @@ async function school(admin, run) {
     const pupil = await call('POST', url('CLASS_PUPILS', classes[key]), { json: { name: `${who} ${run}`, external_id: `MIS-${who}-${run}` } });
     assert.equal(pupil.status, 201, pupil.text);
     pupils[key] = pupil.body.person_id;
+    await giveConsent(call, pupils[key]);
     enrolments[key] = (await call('POST', url('SESSIONS'), { json: { name: `enrolment ${run}`, class_id: classes[key], starts_at: '2026-09-01 08:00' } })).body.id;
     const crop = await upload(call, enrolments[key]);
     await store(call, crop, gen.face(centre, 0.05));
@@ -128,7 +129,8 @@ export function schoolTests(getBackend) {
     const twin = async () => (await callers.a('POST', url('CLASS_PUPILS', classes.a), { json: { name: `Sam ${run}` } })).body;
     const [sam1, sam2] = [await twin(), await twin()];
     assert.notEqual(sam1.person_id, sam2.person_id);
-    assert.deepEqual(Object.keys(sam1).sort(), ['class_ids', 'crops', 'external_id', 'id', 'name', 'person_id', 'status']);
+    assert.deepEqual(Object.keys(sam1).sort(), ['class_ids', 'consent', 'crops', 'external_id', 'id', 'name', 'person_id', 'status']);
+    await giveConsent(callers.a, sam1.person_id);
     assertError(await callers.b('POST', url('CLASS_PUPILS', classes.b), { json: { name: 'Ana again', external_id: `MIS-ana-${run}` } }), 'Conflict',
       "another class's school number: not learnt, not reached");
     const shared = await admin('POST', url('CLASS_PUPILS', classes.b), { json: { person_id: pupils.a } });

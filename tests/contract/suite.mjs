@@ -77,6 +77,26 @@ export function vectors(seed = 1) {
   };
 }
 
+/** What a consent form tells a parent, as recorded with each consent. */
+export const PURPOSE = 'Taking the register from lesson photos: the face is compared with the enrolment faces of the class; kept until the pupil leaves, at most 3 years.';
+
+/** A guardian's consent given for pupil `id`. */
+export const giveConsent = (call, id) => call('PUT', url('CONSENT', id), { json: { state: 'given', by: 'guardian', purpose: PURPOSE } });
+
+/**
+ * Enrols crops by name as old clients do (`POST /people/`). A name not on the class's roster
+ * answers `ConsentRequired` with the new pupil on the roster: here their guardian's consent is
+ * recorded, and the same call made again.
+ */
+export async function enrollByName(call, name, crop_ids) {
+  const answer = await call('POST', url('PEOPLE'), { json: { name, crop_ids } });
+  if (answer.body?.error_type !== 'ConsentRequired') return answer;
+  const pupil = (await call('GET', url('PEOPLE'))).body.find((p) => p.name === name && p.consent === 'not_asked');
+  assert.ok(pupil, `${name}: ConsentRequired leaves the new pupil on the roster`);
+  assert.equal((await giveConsent(call, pupil.person_id)).status, 200);
+  return call('POST', url('PEOPLE'), { json: { name, crop_ids } });
+}
+
 export const cosineDistance = (a, b) => 1 - a.reduce((s, x, i) => s + x * b[i], 0) / (Math.hypot(...a) * Math.hypot(...b));
 
 /**
@@ -271,19 +291,27 @@ export function contractTests(getBackend) {
     const session = await newSession();
     const crop = (await upload(session)).body.crop_id;
     const name = `Ana ${run}`;
+    const first = await call('POST', url('PEOPLE'), { json: { name, crop_ids: [crop] } });
+    assertError(first, 'ConsentRequired', 'a new pupil, no consent yet');
+    const pupil = (await call('GET', url('PEOPLE'))).body.find((p) => p.name === name);
+    assert.deepEqual([pupil.consent, pupil.crops], ['not_asked', 0], 'on the roster, nothing enrolled');
+    assert.ok(first.body.message.includes(`/people/${pupil.person_id}/consent/`), first.body.message);
+    assert.equal((await giveConsent(call, pupil.person_id)).status, 200);
     const enrolled = await call('POST', url('PEOPLE'), { json: { name, crop_ids: [crop] } });
     assert.equal(enrolled.status, 200, enrolled.text);
     assert.deepEqual(enrolled.body, { status: 'success', person_id: enrolled.body.person_id, name, crop_ids: [crop] });
     const again = (await call('POST', url('PEOPLE'), { json: { name, crop_ids: [crop] } })).body;
     assert.equal(again.person_id, enrolled.body.person_id, 'a name is one person');
     const listedPerson = (await call('GET', url('PEOPLE'))).body.find((p) => p.name === name);
-    assert.deepEqual(listedPerson, { id: enrolled.body.person_id, person_id: enrolled.body.person_id, name, external_id: null, crops: 1, class_ids: listedPerson.class_ids });
+    assert.deepEqual(listedPerson, { id: enrolled.body.person_id, person_id: enrolled.body.person_id, name, external_id: null, crops: 1, class_ids: listedPerson.class_ids, consent: 'given' });
     assert.equal(listedPerson.class_ids.length, 1, 'on the roster of the class of its crops');
     const listed = (await call('GET', url('SESSION_CROPS', session))).body[0];
     assert.deepEqual([listed.person_id, listed.person_name], [enrolled.body.person_id, name]);
     const ghost = `Nobody ${run}`;
     assertError(await call('POST', url('PEOPLE'), { json: { name: ghost, crop_ids: [crop, 999999999] } }), 'CropNotFound', 'one missing crop');
     assert.equal((await call('GET', url('PEOPLE'))).body.find((p) => p.name === ghost), undefined, 'nothing of a failed enrollment stays');
+    assertError(await call('POST', url('PEOPLE'), { json: { name, crop_ids: [(await upload(session)).body.crop_id, 999999999] } }), 'CropNotFound', 'one missing crop of a known pupil');
+    assert.equal((await call('GET', url('PEOPLE'))).body.find((p) => p.name === name).crops, 1, 'all or none');
     assertError(await call('POST', url('PEOPLE'), { json: { name: ghost, crop_ids: [] } }), 'InvalidRequest', 'no crops');
     assertError(await call('POST', url('PEOPLE'), { json: { name: '', crop_ids: [crop] } }), 'InvalidRequest', 'no name');
     const names = (await call('GET', url('PEOPLE'))).body.map((p) => p.name);
@@ -383,7 +411,7 @@ export async function lesson(call, run, seed) {
     const crop = await upload(enrollment);
     references[key] = gen.face(centres[key], 0.1);
     await store(crop, references[key]);
-    people[key] = { id: (await call('POST', url('PEOPLE'), { json: { name, crop_ids: [crop] } })).body.person_id, name };
+    people[key] = { id: (await enrollByName(call, name, [crop])).body.person_id, name };
   }
   const session = (await call('POST', url('SESSIONS'), { json: { name: `lesson ${run}` } })).body.id;
   const photos = [];
@@ -408,7 +436,7 @@ export async function lesson(call, run, seed) {
   await add('x2', photos[1], gen.face(centres.X, 0.1));
   await add('y', photos[1], gen.face(centres.Y, 0.1));
   await add('noVector', photos[1], null);
-  await call('POST', url('PEOPLE'), { json: { name: people.Ana.name, crop_ids: [faces.enrolledAna.crop] } });
+  await enrollByName(call, people.Ana.name, [faces.enrolledAna.crop]);
   return { session, people, faces, photos, enrollment };
 }
 
@@ -432,7 +460,7 @@ export async function crowd(call, run, seed) {
       crops.push(await upload(enrollment));
       await store(crops[k], gen.face(who[p], 0.1 + 0.1 * k));
     }
-    people[`P${p}`] = { id: (await call('POST', url('PEOPLE'), { json: { name: `P${p} ${run}`, crop_ids: crops } })).body.person_id, name: `P${p} ${run}` };
+    people[`P${p}`] = { id: (await enrollByName(call, `P${p} ${run}`, crops)).body.person_id, name: `P${p} ${run}` };
   }
   const session = (await call('POST', url('SESSIONS'), { json: { name: `crowd ${run}` } })).body.id;
   const photos = [];

@@ -8,7 +8,8 @@
  *   'ModelLoadError'|'UnknownModel'|'InferenceError'|'FetchError'|'WorkerCrashed'|
  *   'Timeout'|'Cancelled'|'CropNotFound'|'NotFound'|'InvalidRequest'|
  *   'EmbeddingExists'|'InvalidEmbedding'|'Unauthorized'|'Forbidden'|'Conflict'|
- *   'RegisterFinalized'|'EndpointMoved'|'MethodNotAllowed'|'PayloadTooLarge'|'InternalError'} ErrorCode
+ *   'RegisterFinalized'|'ConsentRequired'|'EndpointMoved'|'MethodNotAllowed'|'PayloadTooLarge'|
+ *   'InternalError'} ErrorCode
  */
 
 /** @type {readonly ErrorCode[]} */
@@ -17,7 +18,8 @@ export const ERROR_CODES = Object.freeze([
   'ModelLoadError', 'UnknownModel', 'InferenceError', 'FetchError', 'WorkerCrashed',
   'Timeout', 'Cancelled', 'CropNotFound', 'NotFound', 'InvalidRequest',
   'EmbeddingExists', 'InvalidEmbedding', 'Unauthorized', 'Forbidden', 'Conflict',
-  'RegisterFinalized', 'EndpointMoved', 'MethodNotAllowed', 'PayloadTooLarge', 'InternalError',
+  'RegisterFinalized', 'ConsentRequired', 'EndpointMoved', 'MethodNotAllowed', 'PayloadTooLarge',
+  'InternalError',
 ]);
 
 /**
@@ -30,7 +32,7 @@ export const HTTP_STATUS = Object.freeze({
   DecodeError: 422, UnsupportedFormat: 422, ImageTooLarge: 413, ImageTooSmall: 422, InvalidInput: 422,
   Timeout: 408, CropNotFound: 404, NotFound: 404, InvalidRequest: 400, EmbeddingExists: 409,
   InvalidEmbedding: 422, Unauthorized: 401, Forbidden: 403, Conflict: 409, RegisterFinalized: 409,
-  EndpointMoved: 410, MethodNotAllowed: 405, PayloadTooLarge: 413, InternalError: 500,
+  ConsentRequired: 409, EndpointMoved: 410, MethodNotAllowed: 405, PayloadTooLarge: 413, InternalError: 500,
 });
 
 /** Hex digits of the weights' sha256 that make a vector's `model_version`. */
@@ -69,6 +71,14 @@ export const API_PATHS = Object.freeze({
   FINALIZE: '/sessions/{id}/finalize/',
   REOPEN: '/sessions/{id}/reopen/',
   CROP_PERSON: '/face-crops/{id}/person/',
+  CONSENT: '/people/{id}/consent/',
+  PERSON_EXPORT: '/people/{id}/export/',
+  CROP: '/face-crops/{id}/',
+  PHOTO: '/photos/{id}/',
+  AUDIT: '/audit/',
+  AUDIT_CSV: '/audit.csv',
+  RETENTION: '/retention/',
+  PURGE: '/retention/purge/',
   OLD_GENERATE_EMBEDDING: '/face-crops/{id}/generate-embedding/',
   OLD_GENERATE_EMBEDDINGS_BATCH: '/face-crops/generate-embeddings-batch/',
 });

@@ -118,8 +118,16 @@ mod tests {
         assert_eq!(history(&[(Given, Guardian), (Refused, Pupil)]), Consent::Refused, "the child's refusal wins");
         assert_eq!(history(&[(Refused, Guardian), (Given, Pupil)]), Consent::Refused);
         assert_eq!(history(&[(Given, Guardian), (Withdrawn, Guardian)]), Consent::Withdrawn);
-        assert_eq!(history(&[(Given, Guardian), (Withdrawn, Guardian), (Given, Guardian)]), Consent::Given, "given again");
-        assert_eq!(history(&[(Given, Guardian), (Refused, Pupil), (Given, Pupil)]), Consent::Given, "the pupil changed their mind");
+        assert_eq!(
+            history(&[(Given, Guardian), (Withdrawn, Guardian), (Given, Guardian)]),
+            Consent::Given,
+            "given again"
+        );
+        assert_eq!(
+            history(&[(Given, Guardian), (Refused, Pupil), (Given, Pupil)]),
+            Consent::Given,
+            "the pupil changed their mind"
+        );
         assert!(Consent::Given.allows_biometrics() && !Consent::NotAsked.allows_biometrics());
         assert_eq!(Consent::parse("not_asked"), Some(Consent::NotAsked));
         assert_eq!(ConsentBy::parse("teacher"), None);

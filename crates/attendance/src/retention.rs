@@ -48,7 +48,10 @@ impl Schedule {
                 days(self.lesson_faces_days)
             ),
             format!("Whole lesson photos, when a teacher uploads one, are erased {}.", days(self.photos_days)),
-            format!("A pupil's enrolment faces are erased {} after they leave their last class.", days(self.leavers_days)),
+            format!(
+                "A pupil's enrolment faces are erased {} after they leave their last class.",
+                days(self.leavers_days)
+            ),
             format!(
                 "No enrolment face is kept longer than {} days; the pupil is enrolled again after that.",
                 self.template_max_days

@@ -269,8 +269,9 @@ fn image_answer(content_type: String, bytes: Vec<u8>) -> Response {
 
 /// Bytes of a type, never stored by a cache, optionally as a download (`Content-Disposition`).
 pub(crate) fn image_answer_bytes(content_type: &str, bytes: Vec<u8>, disposition: Option<String>) -> Response {
-    let mut response = ([(header::CONTENT_TYPE, content_type.to_string()), (header::CACHE_CONTROL, "no-store".into())], bytes)
-        .into_response();
+    let mut response =
+        ([(header::CONTENT_TYPE, content_type.to_string()), (header::CACHE_CONTROL, "no-store".into())], bytes)
+            .into_response();
     if let Some(d) = disposition.and_then(|d| header::HeaderValue::from_str(&d).ok()) {
         response.headers_mut().insert(header::CONTENT_DISPOSITION, d);
     }

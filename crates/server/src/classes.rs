@@ -2,16 +2,17 @@
 //! them, and enrolment (a pupil's reference faces). Which class a call may reach is `scope.rs`'s.
 
 use crate::api::{checked_name, created};
+use crate::audit::{self, About};
 use crate::body::parse;
 use crate::error::AppError;
 use crate::scope::{self, teaches, Caller};
 use crate::wire::{Class, ClassPost, Enroll, Enrolled, PersonPatch, Pupil, PupilPost, ReferencesPost, Status};
-use crate::audit::{self, About};
 use crate::{privacy, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::{Extension, Json};
+use facenet_attendance::consent::Consent;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// The class a session goes to when it names none: a teacher's only class; for an admin (and
@@ -113,8 +114,13 @@ pub(crate) async fn create_class(
             let id = tx.last_insert_rowid();
             set_teachers(&tx, id, post.teacher_ids.as_deref().unwrap_or_default())?;
             let class = class(&tx, &caller, id)?;
-            audit::record(&tx, &caller.name, "class", About { class: Some(id), ..About::default() },
-                serde_json::json!({"created": name, "teacher_ids": class.teacher_ids}))?;
+            audit::record(
+                &tx,
+                &caller.name,
+                "class",
+                About { class: Some(id), ..About::default() },
+                serde_json::json!({"created": name, "teacher_ids": class.teacher_ids}),
+            )?;
             tx.commit()?;
             tracing::info!(class = id, "class {id} ({name}) created by {}", caller.name);
             Ok(Class { status: Some(Status::Success), ..class })
@@ -144,8 +150,13 @@ pub(crate) async fn patch_class(
                 set_teachers(&tx, id, teachers)?;
             }
             let class = class(&tx, &caller, id)?;
-            audit::record(&tx, &caller.name, "class", About { class: Some(id), ..About::default() },
-                serde_json::json!({"name": class.name, "teacher_ids": class.teacher_ids}))?;
+            audit::record(
+                &tx,
+                &caller.name,
+                "class",
+                About { class: Some(id), ..About::default() },
+                serde_json::json!({"name": class.name, "teacher_ids": class.teacher_ids}),
+            )?;
             tx.commit()?;
             Ok(Class { status: Some(Status::Success), ..class })
         })
@@ -410,7 +421,13 @@ fn attach(db: &Connection, caller: &Caller, person: i64, crops: &[i64]) -> Resul
             _ => db.execute("UPDATE face_crops SET person_id = ?1 WHERE id = ?2", [person, crop])?,
         };
     }
-    audit::record(db, &caller.name, "enrol", About { person: Some(person), ..About::default() }, serde_json::json!({"crop_ids": crops}))?;
+    audit::record(
+        db,
+        &caller.name,
+        "enrol",
+        About { person: Some(person), ..About::default() },
+        serde_json::json!({"crop_ids": crops}),
+    )?;
     Ok(())
 }
 
@@ -436,8 +453,9 @@ pub(crate) async fn enroll(
 }
 
 /// `POST /people/` `{"name", "crop_ids"}` (old clients): enrols by name within the one class
-/// the crops' sessions belong to — the pupil of that name on its roster, created (and put on
-/// it) when there is none; two of that name are a `Conflict` (enrol by id).
+/// the crops' sessions belong to — the pupil of that name on its roster; two of that name are a
+/// `Conflict` (enrol by id). A name not on the roster yet becomes a new pupil on it, and the
+/// answer is `ConsentRequired` naming them: their consent comes first, then the same call enrols.
 pub(crate) async fn enroll_by_name(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -470,10 +488,20 @@ pub(crate) async fn enroll_by_name(
             drop(stmt);
             let person = match named[..] {
                 [] => {
+                    // A new pupil joins the roster even though nothing can be enrolled until
+                    // their consent is recorded: the answer says so, naming them.
                     tx.execute("INSERT INTO people (name) VALUES (?1)", [&name])?;
                     let person = tx.last_insert_rowid();
                     tx.execute("INSERT INTO roster (class_id, person_id) VALUES (?1, ?2)", [class, person])?;
-                    person
+                    audit::record(
+                        &tx,
+                        &caller.name,
+                        "roster",
+                        About { person: Some(person), class: Some(class), ..About::default() },
+                        serde_json::json!({"added": true}),
+                    )?;
+                    tx.commit()?;
+                    return Err(AppError::ConsentRequired(person, Consent::NotAsked.as_str()));
                 }
                 [person] => person,
                 _ => {

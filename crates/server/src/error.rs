@@ -22,7 +22,7 @@ pub enum AppError {
     #[error("{0}")]
     Conflict(String),
     /// The pupil's consent is not given.
-    #[error("pupil {0}'s consent to the use of their face is {1}: record it first (PUT /people/{0}/consent/)")]
+    #[error("pupil {0}'s consent to the use of their face is {1}: record it first (PUT /api/attendance/people/{0}/consent/)")]
     ConsentRequired(i64, &'static str),
     /// The session's register is finalised.
     #[error("the register of session {0} is finalised: reopen it (POST …/sessions/{0}/reopen/) to change it")]

@@ -227,4 +227,3 @@ async fn main() -> std::process::ExitCode {
     }
     std::process::ExitCode::SUCCESS
 }
-

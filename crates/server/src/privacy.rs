@@ -38,9 +38,8 @@ pub(crate) fn require(db: &Connection, person: i64) -> Result<(), AppError> {
 
 /// Every consent record of a pupil, oldest first.
 fn history(db: &Connection, person: i64) -> Result<Vec<ConsentEntry>, AppError> {
-    let mut stmt = db.prepare(
-        "SELECT state, by_whom, purpose, recorded_by, at FROM consents WHERE person_id = ?1 ORDER BY id",
-    )?;
+    let mut stmt =
+        db.prepare("SELECT state, by_whom, purpose, recorded_by, at FROM consents WHERE person_id = ?1 ORDER BY id")?;
     let rows = stmt.query_map([person], |r| {
         Ok(ConsentEntry { state: r.get(0)?, by: r.get(1)?, purpose: r.get(2)?, recorded_by: r.get(3)?, at: r.get(4)? })
     })?;
@@ -80,8 +79,9 @@ pub(crate) async fn put_consent(
     body: Bytes,
 ) -> Result<Json<ConsentAnswer>, AppError> {
     let put: ConsentPut = parse(&body)?;
-    let state_ = ConsentState::parse(&put.state)
-        .ok_or_else(|| AppError::InvalidRequest(format!("state must be given, refused or withdrawn; got {:?}", put.state)))?;
+    let state_ = ConsentState::parse(&put.state).ok_or_else(|| {
+        AppError::InvalidRequest(format!("state must be given, refused or withdrawn; got {:?}", put.state))
+    })?;
     let by = ConsentBy::parse(&put.by)
         .ok_or_else(|| AppError::InvalidRequest(format!("by must be guardian or pupil; got {:?}", put.by)))?;
     let purpose = checked_text(&put.purpose, "purpose")?;
@@ -98,7 +98,9 @@ pub(crate) async fn put_consent(
                 let rows = stmt.query_map([person], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
                 let rows: Vec<(String, String)> = rows.collect::<Result<_, _>>()?;
                 rows.iter()
-                    .filter_map(|(s, b)| Some(ConsentRecord { state: ConsentState::parse(s)?, by: ConsentBy::parse(b)? }))
+                    .filter_map(|(s, b)| {
+                        Some(ConsentRecord { state: ConsentState::parse(s)?, by: ConsentBy::parse(b)? })
+                    })
                     .collect()
             };
             let standing = consent::standing(&records);
@@ -200,7 +202,8 @@ fn strip_from_stored_registers(db: &Connection, person: i64) -> Result<(), AppEr
     let mut stmt = db.prepare(
         "SELECT r.session_id, r.answer FROM registers r JOIN register_marks m ON m.session_id = r.session_id WHERE m.person_id = ?1",
     )?;
-    let rows: Vec<(i64, String)> = stmt.query_map([person], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let rows: Vec<(i64, String)> =
+        stmt.query_map([person], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
     for (session, answer) in rows {
         let mut value: serde_json::Value =
             serde_json::from_str(&answer).map_err(|e| AppError::Internal(format!("stored register {session}: {e}")))?;
@@ -242,7 +245,8 @@ pub(crate) async fn delete_crop(
 
 /// A teacher changes a lesson only while its register is open; an admin erases whatever is asked.
 fn open_unless_admin(db: &Connection, caller: &Caller, session: i64) -> Result<i64, AppError> {
-    let scope = if caller.admin { scope::session(db, caller, session)? } else { scope::open_session(db, caller, session)? };
+    let scope =
+        if caller.admin { scope::session(db, caller, session)? } else { scope::open_session(db, caller, session)? };
     Ok(scope.class_id)
 }
 

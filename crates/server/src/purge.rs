@@ -42,7 +42,12 @@ fn days(schedule: &Schedule, kind: &str) -> u32 {
 }
 
 /// Counts (`dry_run`) or erases what the schedule says is due, kind by kind, in one transaction.
-pub(crate) fn purge(db: &mut Connection, schedule: &Schedule, dry_run: bool, actor: &str) -> Result<Vec<PurgeCount>, AppError> {
+pub(crate) fn purge(
+    db: &mut Connection,
+    schedule: &Schedule,
+    dry_run: bool,
+    actor: &str,
+) -> Result<Vec<PurgeCount>, AppError> {
     let tx = db.transaction()?;
     let mut counts = Vec::new();
     for kind in PURGE_KINDS {
@@ -61,7 +66,8 @@ pub(crate) fn purge(db: &mut Connection, schedule: &Schedule, dry_run: bool, act
     }
     let erased: usize = counts.iter().map(|c| c.count).sum();
     if !dry_run && erased > 0 {
-        let detail = serde_json::json!(counts.iter().map(|c| (c.kind, c.count)).collect::<std::collections::BTreeMap<_, _>>());
+        let detail =
+            serde_json::json!(counts.iter().map(|c| (c.kind, c.count)).collect::<std::collections::BTreeMap<_, _>>());
         audit::record(&tx, actor, "purge", About::default(), detail)?;
     }
     tx.commit()?;

@@ -3,12 +3,12 @@
 //! when) and it does not change afterwards; reopening is an explicit act, recorded like
 //! finalising (`register_events`).
 
+use crate::audit::{self, About};
 use crate::body::parse;
 use crate::error::AppError;
 use crate::register::{assign_on, computed, current, stored};
 use crate::scope::{self, Caller};
 use crate::wire::{AssignRequest, Finalized, MarkPut, Register, RegisterQuery, Status, VerdictPut, VerdictSet};
-use crate::audit::{self, About};
 use crate::{privacy, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -44,8 +44,13 @@ pub(crate) async fn set_mark(
                 )?,
                 None => db.execute("DELETE FROM marks WHERE session_id = ?1 AND person_id = ?2", [session, person])?,
             };
-            audit::record(db, &caller.name, "mark", About { person: Some(person), session: Some(session), class: Some(scope.class_id) },
-                serde_json::json!({"mark": mark.map(Mark::as_str)}))?;
+            audit::record(
+                db,
+                &caller.name,
+                "mark",
+                About { person: Some(person), session: Some(session), class: Some(scope.class_id) },
+                serde_json::json!({"mark": mark.map(Mark::as_str)}),
+            )?;
             current(db, state, &caller, session, RegisterQuery::default())
         })
         .await
@@ -122,7 +127,13 @@ pub(crate) async fn reopen(
             }
             tx.execute("DELETE FROM registers WHERE session_id = ?1", [session])?;
             event(&tx, session, "reopen", &caller)?;
-            audit::record(&tx, &caller.name, "reopen", About { session: Some(session), ..About::default() }, serde_json::json!({}))?;
+            audit::record(
+                &tx,
+                &caller.name,
+                "reopen",
+                About { session: Some(session), ..About::default() },
+                serde_json::json!({}),
+            )?;
             let register = current(&tx, state, &caller, session, RegisterQuery::default())?;
             tx.commit()?;
             tracing::info!(session, "session {session}: register reopened by {}", caller.name);
@@ -172,8 +183,13 @@ async fn verdict(
                     (Some("person"), Some(person))
                 }
             };
-            audit::record(db, &caller.name, "verdict", About { person, session: Some(session), class: Some(scope.class_id) },
-                serde_json::json!({"crop_id": crop, "verdict": verdict}))?;
+            audit::record(
+                db,
+                &caller.name,
+                "verdict",
+                About { person, session: Some(session), class: Some(scope.class_id) },
+                serde_json::json!({"crop_id": crop, "verdict": verdict}),
+            )?;
             db.execute(
                 "UPDATE face_crops SET verdict = ?1, verdict_person_id = ?2 WHERE id = ?3",
                 params![verdict, person, crop],

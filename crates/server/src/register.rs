@@ -71,7 +71,8 @@ pub(crate) fn assign_on(
             "SELECT p.id, p.name, p.consent = 'given' FROM people p JOIN roster r ON r.person_id = p.id
              WHERE r.class_id = ?1 ORDER BY p.name, p.id",
         )?;
-        let rows = stmt.query_map([class_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?)))?;
+        let rows =
+            stmt.query_map([class_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?)))?;
         let rows: Vec<(i64, String, bool)> = rows.collect::<Result<_, _>>()?;
         let matchable = rows.iter().filter(|r| r.2).map(|r| r.0).collect();
         (rows.into_iter().map(|(id, name, _)| (id, name)).collect(), matchable)

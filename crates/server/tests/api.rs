@@ -67,6 +67,24 @@ impl Api {
     fn version(&self) -> String {
         self.state.model_version.clone()
     }
+
+    /// Enrols by name as old clients do: a new name answers ConsentRequired with the pupil on
+    /// the roster; their guardian's consent is recorded and the call made again.
+    async fn enroll(&self, name: &str, crops: &[i64]) -> (StatusCode, Value) {
+        let body = json!({"name": name, "crop_ids": crops});
+        let first = self.call("POST", "/api/attendance/people/", body.clone()).await;
+        if first.1["error_type"] != "ConsentRequired" {
+            return first;
+        }
+        let (_, people) = self.call("GET", "/api/attendance/people/", Value::Null).await;
+        let pupil =
+            people.as_array().unwrap().iter().find(|p| p["name"] == name).expect("the new pupil is on the roster");
+        let consent = json!({"state": "given", "by": "guardian", "purpose": "the register from lesson photos"});
+        let (status, _) =
+            self.call("PUT", &format!("/api/attendance/people/{}/consent/", pupil["person_id"]), consent).await;
+        assert_eq!(status, StatusCode::OK);
+        self.call("POST", "/api/attendance/people/", body).await
+    }
 }
 
 fn golden(face: &str) -> Value {
@@ -263,8 +281,7 @@ async fn enrolled_people_are_assigned_and_the_rest_clustered() {
         ids.insert(face, crop);
     }
     let not_embedded = api.upload(session, "s4a").await;
-    let (status, person) =
-        api.call("POST", "/api/attendance/people/", json!({"name": "Ana", "crop_ids": [ids["s1a"]]})).await;
+    let (status, person) = api.enroll("Ana", &[ids["s1a"]]).await;
     assert_eq!(status, StatusCode::OK);
     assert_error(
         &api.call("POST", "/api/attendance/people/", json!({"name": "Bo", "crop_ids": [999]})).await,
@@ -275,7 +292,7 @@ async fn enrolled_people_are_assigned_and_the_rest_clustered() {
     let class = people[0]["class_ids"][0].clone();
     assert_eq!(
         people,
-        json!([{"id": person["person_id"], "person_id": person["person_id"], "name": "Ana", "external_id": null, "crops": 1, "class_ids": [class]}]),
+        json!([{"id": person["person_id"], "person_id": person["person_id"], "name": "Ana", "external_id": null, "crops": 1, "class_ids": [class], "consent": "given"}]),
         "Bo was rolled back"
     );
 
@@ -378,7 +395,7 @@ async fn the_register_says_who_was_present_from_the_lessons_photos() {
     let enrollment = api.session().await;
     for (name, face) in [("Ana", "s1a"), ("Ben", "s2a"), ("Cy", "s3a")] {
         let crop = api.crop_of_photo(enrollment, api.photo(enrollment, "enroll.jpg").await, face).await;
-        let enrolled = api.call("POST", "/api/attendance/people/", json!({"name": name, "crop_ids": [crop]})).await;
+        let enrolled = api.enroll(name, &[crop]).await;
         assert_eq!(enrolled.0, StatusCode::OK);
     }
     let lesson = api.session().await;
@@ -414,7 +431,7 @@ async fn the_register_says_who_was_present_from_the_lessons_photos() {
     assert_eq!(unknown, [json!([dee1, dee2]), json!([eve])], "one cluster per unknown person");
 
     // One action enrolls a cluster ("this is Dee"); the register follows at once.
-    api.call("POST", "/api/attendance/people/", json!({"name": "Dee", "crop_ids": [dee1, dee2]})).await;
+    api.enroll("Dee", &[dee1, dee2]).await;
     let (_, register) = api.call("GET", &format!("/api/attendance/sessions/{lesson}/attendance/"), Value::Null).await;
     assert_eq!(register["unknown"], json!([{"crop_ids": [eve]}]));
     assert!(register["people"].as_array().unwrap().iter().any(|p| p["name"] == "Dee" && p["present"] == true));
@@ -588,4 +605,48 @@ async fn names_and_filenames_are_bounded() {
     let crop_id = api.upload(session, "s1a").await;
     let out = api.call("POST", "/api/attendance/people/", json!({"name": long, "crop_ids": [crop_id]})).await;
     assert_error(&out, StatusCode::BAD_REQUEST, "InvalidRequest");
+}
+
+/// Erasing a pupil leaves none of their vectors' bytes in the database file or its WAL: the
+/// rows are deleted with secure_delete on, and the WAL is checkpointed and truncated.
+#[tokio::test]
+async fn an_erased_pupils_vectors_are_gone_from_the_database_file_and_its_wal() {
+    let dir = data_dir("erasure");
+    let api = Api::open(&dir);
+    let session = api.session().await;
+    let mut patterns = Vec::new();
+    let mut crops = Vec::new();
+    for face in ["s1a", "s1a-shifted"] {
+        let crop = api.upload(session, face).await;
+        let vector = golden(face);
+        let body = json!({"model_name": "facenet", "model_version": api.version(), "embedding": vector});
+        assert_eq!(
+            api.call("POST", &format!("/api/attendance/face-crops/{crop}/embedding/"), body).await.0,
+            StatusCode::OK
+        );
+        // The stored bytes: the vector as f32 little-endian; 32 of them are far past chance.
+        let bytes: Vec<u8> =
+            vector.as_array().unwrap().iter().flat_map(|x| (x.as_f64().unwrap() as f32).to_le_bytes()).collect();
+        patterns.push(bytes[..32].to_vec());
+        crops.push(crop);
+    }
+    let (status, ana) = api.enroll("Ana", &crops).await;
+    assert_eq!(status, StatusCode::OK, "{ana}");
+    let files = || {
+        ["facenet.sqlite3", "facenet.sqlite3-wal"]
+            .iter()
+            .filter_map(|f| std::fs::read(dir.join(f)).ok())
+            .collect::<Vec<Vec<u8>>>()
+    };
+    let found = |haystacks: &[Vec<u8>]| {
+        patterns.iter().filter(|p| haystacks.iter().any(|h| h.windows(p.len()).any(|w| w == p.as_slice()))).count()
+    };
+    assert_eq!(found(&files()), 2, "the vectors are stored (the test finds what it looks for)");
+    let person = ana["person_id"].as_i64().unwrap();
+    let (status, erased) = api.call("DELETE", &format!("/api/attendance/people/{person}/"), Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{erased}");
+    assert_eq!(erased["crops"], 2);
+    assert_eq!(found(&files()), 0, "no byte pattern of an erased vector left in the file or the WAL");
+    let (_, people) = api.call("GET", "/api/attendance/people/", Value::Null).await;
+    assert_eq!(people, json!([]), "an erased pupil is not listed");
 }

@@ -74,14 +74,28 @@ class FacenetServer:
         self.data_dir = data_dir
         self.child = None
 
-    def start(self):
+    def start(self, keep=True):
+        """With `keep`, a schedule that keeps everything (the server purges at start: the
+        timings need the lessons' faces); without, the default schedule."""
         port = free_port()
+        keep_env = {"FACENET_KEEP_LESSON_FACES_DAYS": "100000", "FACENET_KEEP_PHOTOS_DAYS": "100000"} if keep else {}
+        self.log = tempfile.TemporaryFile(mode="w+")
         self.child = subprocess.Popen(
             [SERVER, "--port", str(port), "--data-dir", self.data_dir, "--token", TOKEN, "--root", ROOT],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "warn"},
+            stdout=subprocess.DEVNULL, stderr=self.log, env={**os.environ, "RUST_LOG": "info", **keep_env},
         )
         self.base = f"http://127.0.0.1:{port}"
         wait_for(self.base, self.child)
+
+    def purge(self):
+        """The default schedule's purge, as the server runs it at start: what it erased, and how long the start took."""
+        self.stop()
+        started = time.perf_counter()
+        self.start(keep=False)
+        ms = (time.perf_counter() - started) * 1e3
+        self.log.seek(0)
+        line = next((l for l in self.log if "retention purge at start" in l), "")
+        return f"at start (default schedule): {line.split('start: ')[-1].strip()}; the start took {ms:.0f} ms"
 
     def stop(self):
         stop(self.child)
@@ -89,8 +103,8 @@ class FacenetServer:
     def database(self):
         return sqlite3.connect(os.path.join(self.data_dir, "facenet.sqlite3")), "?", {
             "photo": "INSERT INTO photos (session_id, filename, width, height) VALUES (?, 'class.jpg', 4032, 3024)",
-            "crop": "INSERT INTO face_crops (session_id, filename, content_type, image, width, height, person_id, photo_id) "
-                    "VALUES (?, 'face.jpg', 'image/jpeg', x'ffd8ffd9', 160, 160, ?, ?)",
+            "crop": "INSERT INTO face_crops (session_id, filename, content_type, image, width, height, person_id, photo_id, created_at) "
+                    "VALUES (?, 'face.jpg', 'image/jpeg', x'ffd8ffd9', 160, 160, ?, ?, ?)",
             "vector": "INSERT INTO embeddings (crop_id, model_name, model_version, dimension, vector) VALUES (?, 'facenet', ?, 128, ?)",
         }
 
@@ -146,6 +160,17 @@ class DjangoPostgres:
         if self.child:
             stop(self.child)
 
+    def purge(self):
+        """The default schedule's purge through the API (a dry run, then erasing), timed."""
+        out = []
+        for dry_run in ("true", "false"):
+            started = time.perf_counter()
+            answer = call(self.base, "POST", f"/retention/purge/?dry_run={dry_run}")
+            ms = (time.perf_counter() - started) * 1e3
+            out.append(f"{'dry run' if dry_run == 'true' else 'erasing'}: "
+                       + ", ".join(f"{e['kind']} {e['count']}" for e in answer["erased"]) + f" in {ms:.0f} ms")
+        return "; ".join(out)
+
     def close(self):
         self.stop()
         self.run("pg_ctl", "-D", f"{self.dir}/data", "-m", "fast", "-w", "stop")
@@ -155,10 +180,10 @@ class DjangoPostgres:
 
         conn = psycopg.connect(host=self.dir, port=self.port, user="facenet", dbname="facenet")
         return conn, "%s", {
-            "photo": "INSERT INTO facenet_attendance_photo (session_id, filename, width, height) "
-                     "VALUES (%s, 'class.jpg', 4032, 3024) RETURNING id",
-            "crop": "INSERT INTO facenet_attendance_facecrop (session_id, filename, content_type, image, width, height, person_id, photo_id) "
-                    "VALUES (%s, 'face.jpg', 'image/jpeg', '\\xffd8ffd9', 160, 160, %s, %s) RETURNING id",
+            "photo": "INSERT INTO facenet_attendance_photo (session_id, filename, width, height, created_at) "
+                     "VALUES (%s, 'class.jpg', 4032, 3024, now()) RETURNING id",
+            "crop": "INSERT INTO facenet_attendance_facecrop (session_id, filename, content_type, image, width, height, person_id, photo_id, created_at) "
+                    "VALUES (%s, 'face.jpg', 'image/jpeg', '\\xffd8ffd9', 160, 160, %s, %s, %s::timestamptz) RETURNING id",
             "vector": "INSERT INTO facenet_attendance_embedding (crop_id, model_name, model_version, dimension, vector, created_at) "
                       "VALUES (%s, 'facenet', %s, 128, %s, now())",
         }
@@ -206,10 +231,16 @@ def median_p95(times):
     return statistics.median(times), times[max(0, math.ceil(0.95 * len(times)) - 1)]
 
 
+def lesson_start(k):
+    """Lesson k's start: school days from 1 September 2026."""
+    return f"2026-{9 + k // 20:02}-{1 + k % 20:02} 09:00:00"
+
+
 def fill(backend, classes, rosters, lessons, pupils, version, rng):
     """The faces, straight into the database: one enrolled reference per pupil (in the class's
     first lesson), then each lesson's photo with its faces (about one pupil in ten missing, as
-    many strangers instead). How many face rows."""
+    many strangers instead), each written when its lesson was (so that the retention schedule
+    has due rows to purge). How many face rows."""
     conn, _, sql = backend.database()
     blob = lambda v: struct.pack(f"<{len(v)}f", *v)
     rows = 0
@@ -223,15 +254,16 @@ def fill(backend, classes, rosters, lessons, pupils, version, rng):
         centres = {p: unit([rng.gauss(0, 1) for _ in range(128)]) for p in rosters[class_id]}
         first = lessons[class_id][0]
         for pupil, centre in centres.items():
-            crop = insert(sql["crop"], (first, pupil, None))
+            crop = insert(sql["crop"], (first, pupil, None, lesson_start(0) + ("+00" if not isinstance(conn, sqlite3.Connection) else "")))
             cur.execute(sql["vector"], (crop, version, blob(face(rng, centre, 0.05))))
-        for session in lessons[class_id]:
+        for k, session in enumerate(lessons[class_id]):
+            written = lesson_start(k) + ("" if isinstance(conn, sqlite3.Connection) else "+00")
             photo = insert(sql["photo"], (session,))
             present = [p for p in centres if rng.random() > 0.1]
             faces = [face(rng, centres[p], 0.2) for p in present]
             faces += [unit([rng.gauss(0, 1) for _ in range(128)]) for _ in range(pupils - len(present))]
             for v in faces:
-                crop = insert(sql["crop"], (session, None, photo))
+                crop = insert(sql["crop"], (session, None, photo, written))
                 cur.execute(sql["vector"], (crop, version, blob(v)))
                 rows += 1
     conn.commit()
@@ -267,11 +299,14 @@ def main():
                 call(base, "POST", f"/classes/{class_id}/pupils/", {"name": f"pupil {c:02}-{p:02}", "external_id": f"MIS-{c:02}{p:02}"})["person_id"]
                 for p in range(args.pupils)
             ]
+            # Every pupil's guardian consented (the faces written below are theirs).
+            for pupil in rosters[class_id]:
+                call(base, "PUT", f"/people/{pupil}/consent/", {"state": "given", "by": "guardian", "purpose": "the register from lesson photos"})
         lessons = {}
         for class_id, teacher in classes:
             lessons[class_id] = [
-                call(base, "POST", "/sessions/", {"name": f"lesson {k}", "class_id": class_id,
-                                                  "starts_at": f"2026-{9 + k // 20:02}-{1 + k % 20:02} 09:00"}, teacher["token"])["id"]
+                call(base, "POST", "/sessions/", {"name": f"lesson {k}", "class_id": class_id, "starts_at": lesson_start(k)},
+                     teacher["token"])["id"]
                 for k in range(args.lessons)
             ]
         backend.stop()
@@ -303,6 +338,9 @@ def main():
         for name, median, p95, target in figures:
             met = "—" if target is None else "yes" if p95 <= target else "NO"
             print(f"| {name} | {median:.1f} | {p95:.1f} | {target or '—'} | {met} |")
+        # The retention schedule over the whole database (lessons from September: their faces
+        # are past the default 30 days).
+        print(f"retention purge, {backend.purge()}")
     finally:
         (getattr(backend, "close", None) or backend.stop)()
         shutil.rmtree(data_dir, ignore_errors=True)

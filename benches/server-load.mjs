@@ -58,7 +58,13 @@ for (let i = 0; i < BIG; i += 1000) {
   const items = bigCrops.slice(i, i + 1000).map((crop_id, k) => ({ crop_id, embedding: unit((i + k) % 200) }));
   await call('POST', '/face-crops/embeddings-batch/', JSON.stringify({ model_name: 'facenet', model_version: VERSION, items }));
 }
-for (let p = 0; p < 20; p++) await call('POST', '/people/', JSON.stringify({ name: `person ${p}`, crop_ids: [bigCrops[p]] }));
+// 20 pupils, each with their guardian's consent (nothing is enrolled without it), enrolled from one crop.
+const imported = (await call('GET', `/sessions/${big.id}/`, undefined, auth)).class_id;
+for (let p = 0; p < 20; p++) {
+  const pupil = await call('POST', `/classes/${imported}/pupils/`, JSON.stringify({ name: `person ${p}` }));
+  await call('PUT', `/people/${pupil.person_id}/consent/`, JSON.stringify({ state: 'given', by: 'guardian', purpose: 'the register from lesson photos' }));
+  await call('POST', `/people/${pupil.person_id}/references/`, JSON.stringify({ crop_ids: [bigCrops[p]] }));
+}
 // Ten teachers, a class each with 20 pupils and a working lesson of 20 crops.
 const teachers = [];
 for (let t = 0; t < TEACHERS; t++) {

@@ -50,3 +50,22 @@ def lesson_start(text: str) -> str:
 
 def day(text: str) -> str:
     """A checked ``YYYY-MM-DD``; ValueError otherwise."""
+
+PURGE_KINDS: list[str]  # the kinds a purge counts, in order
+
+def consent_standing(records: list[tuple[str, str]]) -> str:
+    """A consent history's standing, oldest (state, by) first: each party's last word counts, a
+    refusal or withdrawal wins; only "given" lets the pupil's face be used."""
+
+def retention_defaults() -> dict[str, int | bool]:
+    """The default schedule: lesson_faces_days, photos_days, leavers_days, template_max_days, keep_attendance_of_erased."""
+
+def retention_notice(
+    lesson_faces_days: int, photos_days: int, leavers_days: int, template_max_days: int, keep_attendance_of_erased: bool
+) -> list[str]:
+    """The schedule in words, one line per rule, for a notice to parents."""
+
+BOM: str  # what every CSV here starts with (UTF-8 byte order mark)
+
+def csv_field(value: str) -> str:
+    """A CSV field: quoted when it holds a comma, quote or line break; a leading = + - @ made harmless."""

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, rows, startFacenetServer } from './server.mjs';
 import { launch, openPage } from './harness.mjs';
-import { client, url, vectors, VERSION } from '../contract/suite.mjs';
+import { client, giveConsent, url, vectors, VERSION } from '../contract/suite.mjs';
 
 const ADMIN = 'school-admin-token';
 const FACE = readFileSync(join(ROOT, 'tests/faces/s1a.jpg'));
@@ -32,6 +32,7 @@ async function seed() {
   const centre = gen.centre();
   const pupil = async (name) => (await asA('POST', url('CLASS_PUPILS', classA), { json: { name } })).body.person_id;
   const [ana, ben] = [await pupil('Ana'), await pupil('Ben')];
+  await giveConsent(asA, ana);
   const crop = async (session, vector) => {
     const id = (await asA('POST', `${url('SESSION_CROPS', session)}?filename=face.jpg`, { body: FACE, headers: { 'content-type': 'image/jpeg' } })).body.crop_id;
     await asA('POST', url('CROP_EMBEDDING', id), { json: { model_name: 'facenet', model_version: VERSION, embedding: vector } });
@@ -58,7 +59,13 @@ test('two teachers and an admin on the session page: classes, roster, a register
   await pageA.locator('#pupil-ext').fill('MIS-0003');
   await pageA.locator('#pupil-name').press('Enter');
   await pageA.locator('#roster li').nth(2).waitFor();
-  assert.deepEqual(rows(dataDir, "SELECT name, external_id FROM people WHERE name = 'Cleo'"), [['Cleo', 'MIS-0003']]);
+  assert.deepEqual(rows(dataDir, "SELECT name, external_id, consent FROM people WHERE name = 'Cleo'"), [['Cleo', 'MIS-0003', 'not_asked']]);
+  // Cleo's guardian's consent, from the roster.
+  await pageA.locator('#roster li', { hasText: '' }).nth(2).locator('select.consent-change').selectOption('given:guardian');
+  await pageA.locator('#roster li .consent[data-consent="given"]').nth(1).waitFor();
+  assert.deepEqual(rows(dataDir, "SELECT c.state, c.by_whom, c.recorded_by FROM consents c JOIN people p ON p.id = c.person_id WHERE p.name = 'Cleo'"),
+    [['given', 'guardian', 'Teacher A']]);
+  assert.equal(await pageA.locator('#roster button.danger').count(), 0, 'a teacher cannot erase a pupil');
 
   // The lesson: Ana present from her face; Ben late by hand; finalised.
   await pageA.locator('#session-select').selectOption(String(s.lesson));
@@ -98,6 +105,18 @@ test('two teachers and an admin on the session page: classes, roster, a register
   await pageAdmin.locator('#new-token', { hasText: 'Teacher C' }).waitFor();
   assert.match(await pageAdmin.locator('#new-token').textContent() ?? '', /: [0-9a-f]{32}$/);
   assert.deepEqual(rows(dataDir, "SELECT COUNT(*) FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.name = 'Teacher C'"), [[1]]);
+
+  // The admin picks 7A: exports Ana's data (a ZIP download), then erases Ben (confirmed).
+  await pageAdmin.locator('#class-select').selectOption(String(s.classA));
+  await pageAdmin.locator('#roster li').nth(2).waitFor();
+  const download = pageAdmin.waitForEvent('download');
+  await pageAdmin.locator(`#roster li[data-person="${s.ana}"] button.secondary`, { hasText: 'Export' }).click();
+  assert.match((await download).suggestedFilename(), /^pupil-\d+\.zip$/);
+  pageAdmin.once('dialog', (d) => d.accept());
+  await pageAdmin.locator(`#roster li[data-person="${s.ben}"] button.danger`).click();
+  await pageAdmin.locator('#message', { hasText: 'Ben erased' }).waitFor();
+  assert.equal(await pageAdmin.locator(`#roster li[data-person="${s.ben}"]`).count(), 0);
+  assert.deepEqual(rows(dataDir, `SELECT erased_at IS NOT NULL FROM people WHERE id = ${s.ben}`), [[1]], 'kept as erased: his finalised mark is the school\'s record');
   await pageA.close();
   await pageB.close();
   await pageAdmin.close();

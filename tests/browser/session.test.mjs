@@ -58,6 +58,10 @@ test(`the session page embeds ${CROPS} real crops in the browser and the server 
   const first = page.locator('.crop').first();
   await first.locator('input').fill('Ana');
   await first.locator('input').press('Enter');
+  // A new pupil: nothing is enrolled before the teacher confirms a signed consent form.
+  await page.locator('#consent-dialog[open]').waitFor();
+  assert.equal(rows("SELECT COUNT(*) FROM face_crops WHERE person_id IS NOT NULL")[0][0], 0, 'nothing enrolled before consent');
+  await page.locator('#consent-given').click();
   await page.locator('.crop', { hasText: 'enrolled: Ana' }).first().waitFor();
   await page.locator('#assign').click();
   await page.locator('#results-section').waitFor({ state: 'visible' });
@@ -121,6 +125,8 @@ test('lesson photos in, the register out: Ana (enrolled from a crop) present, th
   const first = page.locator('.unknown').first();
   await first.locator('input').fill('Ben');
   await first.locator('input').press('Enter');
+  await page.locator('#consent-dialog[open]').waitFor();
+  await page.locator('#consent-given').click();
   await page.locator('#register-people li.present[data-person="Ben"]').waitFor();
   assert.equal(await page.locator('.unknown').count(), total - 2);
   const csv = await page.evaluate(async (token) => {

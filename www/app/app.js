@@ -9,7 +9,7 @@
 import { FaceEmbedder } from '../client/facenet.js';
 import { EmbeddingUploader } from '../client/uploader.js';
 import { MODEL_VERSION_LENGTH } from '../client/protocol.js';
-import { $, api, apiPath, download, el, say, sayError, send, tokenInput } from './page.js';
+import { $, api, apiPath, download, el, enrollByName, say, sayError, send, tokenInput } from './page.js';
 import { loadRoster, school, signIn } from './school.js';
 
 const sessionSelect = /** @type {HTMLSelectElement} */ ($('session-select'));
@@ -425,7 +425,7 @@ function showRegister(register) {
       form.addEventListener('submit', async (event) => {
         event.preventDefault();
         try {
-          await api(apiPath('PEOPLE'), { method: 'POST', body: JSON.stringify({ name: input.value, crop_ids: u.crop_ids }) });
+          await enrollByName(input.value, u.crop_ids);
           await loadCrops();
           await loadRosterQuietly();
           await takeRegister();
@@ -538,8 +538,9 @@ async function generate() {
 /** @param {number} crop @param {string} name */
 async function enroll(crop, name) {
   try {
-    await api(apiPath('PEOPLE'), { method: 'POST', body: JSON.stringify({ name, crop_ids: [crop] }) });
+    await enrollByName(name, [crop]);
     await loadCrops();
+    await loadRosterQuietly();
   } catch (e) {
     sayError(e);
   }

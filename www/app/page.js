@@ -86,4 +86,52 @@ export function el(tag, text, attributes = {}) {
   return node;
 }
 
+/** What a consent form tells a parent, recorded with each consent. */
+export const PURPOSE = 'Taking the register from lesson photos: the face is compared with the enrolment faces of the class; kept until the pupil leaves, at most 3 years.';
+
+/**
+ * Records a consent: `state` given, refused or withdrawn, by a guardian or the pupil.
+ * @param {number} personId
+ * @param {string} state
+ * @param {string} by
+ */
+export const recordConsent = (personId, state, by) => send('PUT', apiPath('CONSENT', personId), { state, by, purpose: PURPOSE });
+
+/**
+ * Asks the teacher to confirm a signed consent form for `name`: the party who gave it, or null.
+ * @param {string} name
+ * @returns {Promise<string | null>}
+ */
+export function askConsent(name) {
+  const dialog = /** @type {HTMLDialogElement} */ ($('consent-dialog'));
+  $('consent-name').textContent = name;
+  $('consent-purpose').textContent = PURPOSE;
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'given' ? /** @type {HTMLSelectElement} */ ($('consent-by')).value : null), { once: true });
+    dialog.showModal();
+  });
+}
+
+/**
+ * Enrols crops as the pupil of that name in their class (`POST /people/`). A new name joins the
+ * roster first, and nothing is enrolled before consent: the teacher confirms the signed form
+ * (`askConsent`), the consent is recorded, and the enrolment made again.
+ * @param {string} name
+ * @param {number[]} cropIds
+ */
+export async function enrollByName(name, cropIds) {
+  const body = JSON.stringify({ name, crop_ids: cropIds });
+  try {
+    return await api(apiPath('PEOPLE'), { method: 'POST', body });
+  } catch (e) {
+    if (/** @type {{code?: string}} */ (e).code !== 'ConsentRequired') throw e;
+    const pupil = /** @type {{person_id: number, name: string}[]} */ (await api(apiPath('PEOPLE'))).find((p) => p.name === name);
+    if (!pupil) throw e;
+    const by = await askConsent(name);
+    if (!by) throw Object.assign(new Error(`${name} is on the roster; nothing enrolled without consent`), { code: 'ConsentRequired' });
+    await recordConsent(pupil.person_id, 'given', by);
+    return api(apiPath('PEOPLE'), { method: 'POST', body });
+  }
+}
+
 export { apiPath };

@@ -2,12 +2,12 @@
 // fix names and school numbers), its history (pupils × lessons from finalised registers, CSV),
 // and for an admin the accounts and classes. The lesson itself is app.js's.
 
-import { $, api, apiPath, download, el, say, sayError, send } from './page.js';
+import { $, api, apiPath, download, el, recordConsent, say, sayError, send } from './page.js';
 
 /**
  * @typedef {{id: number | null, name: string, admin: boolean, class_ids: number[]}} Me
  * @typedef {{id: number, name: string, teacher_ids: number[], pupils: number, sessions: number}} SchoolClass
- * @typedef {{person_id: number, name: string, external_id: string | null, crops: number, class_ids: number[]}} Pupil
+ * @typedef {{person_id: number, name: string, external_id: string | null, crops: number, class_ids: number[], consent: string}} Pupil
  */
 
 const classSelect = /** @type {HTMLSelectElement} */ ($('class-select'));
@@ -78,12 +78,62 @@ export async function loadRoster() {
         sayError(e, p.name);
       }
     });
-    li.append(name, ext, el('span', `${p.crops} reference ${p.crops === 1 ? 'face' : 'faces'}`, { className: 'muted' }), save);
+    li.append(name, ext, el('span', `${p.crops} reference ${p.crops === 1 ? 'face' : 'faces'}`, { className: 'muted' }), save,
+      el('span', p.consent.replace('_', ' '), { className: 'consent', 'data-consent': p.consent }), consentSelect(p), ...adminActions(p));
     list.append(li);
   }
   $('roster').replaceWith(list);
   // The names the register's "This is …" fields suggest.
   $('pupil-names').replaceChildren(...school.roster.map((p) => new Option(p.name)));
+}
+
+/**
+ * Records what a consent form says: given, refused or withdrawn, by a guardian or the pupil
+ * (anything but given erases the pupil's faces at once).
+ * @param {Pupil} p
+ */
+function consentSelect(p) {
+  const select = el('select', undefined, { 'aria-label': `consent of ${p.name}`, className: 'consent-change' });
+  select.append(new Option('record consent…', ''), ...['given', 'refused', 'withdrawn'].flatMap((state) =>
+    ['guardian', 'pupil'].map((by) => new Option(`${state} by ${by === 'guardian' ? 'a guardian' : 'the pupil'}`, `${state}:${by}`))));
+  select.addEventListener('change', async () => {
+    const [state, by] = select.value.split(':');
+    if (!state) return;
+    if (state !== 'given' && !confirm(`Record "${state}" for ${p.name}? Their enrolment faces are erased at once.`)) {
+      select.value = '';
+      return;
+    }
+    try {
+      const answer = await recordConsent(p.person_id, state, by);
+      say(`${p.name}: consent ${answer.consent.replace('_', ' ')}.`);
+      await loadRoster();
+    } catch (e) {
+      sayError(e, p.name);
+    }
+  });
+  return select;
+}
+
+/**
+ * An admin's actions on a pupil: export everything held about them (an access request), erase them.
+ * @param {Pupil} p
+ */
+function adminActions(p) {
+  if (!school.me?.admin) return [];
+  const exportButton = el('button', 'Export', { className: 'small secondary', type: 'button' });
+  exportButton.addEventListener('click', () => download(apiPath('PERSON_EXPORT', p.person_id), `pupil-${p.person_id}.zip`));
+  const erase = el('button', 'Erase', { className: 'small danger', type: 'button' });
+  erase.addEventListener('click', async () => {
+    if (!confirm(`Erase ${p.name}: their faces, vectors and roster places? Finalised attendance marks are kept as the school's record.`)) return;
+    try {
+      const answer = await send('DELETE', apiPath('PERSON', p.person_id));
+      say(`${p.name} erased (${answer.crops} faces).`);
+      await loadRoster();
+    } catch (e) {
+      sayError(e, p.name);
+    }
+  });
+  return [exportButton, erase];
 }
 
 $('new-pupil').addEventListener('submit', async (event) => {

@@ -22,9 +22,16 @@
 //! counts([mark]) → counts
 //! validate_vector(models [(name, dimension)], served_version, model, version | None, [float]) → vector bytes
 //! lesson_start(text) → "YYYY-MM-DD HH:MM:SS"       day(text) → "YYYY-MM-DD"
+//! consent_standing([(state, by)]) → "not_asked" | "given" | "refused" | "withdrawn"   (oldest first)
+//! retention_defaults() → {"lesson_faces_days", "photos_days", "leavers_days", "template_max_days", "keep_attendance_of_erased"}
+//! retention_notice(those five) → [line]
+//! PURGE_KINDS: the kinds a purge counts, in order
+//! csv_field(text) → the field as every CSV here writes it; BOM: what each CSV starts with
 //! ```
 
+use facenet_attendance::consent::{self, ConsentBy, ConsentRecord, ConsentState};
 use facenet_attendance::report::{self, Counts, Lesson, Pupil, Recorded};
+use facenet_attendance::retention::{Schedule, PURGE_KINDS};
 use facenet_attendance::{cluster_unknown, match_session, time, vector, Decision, Face, Mark, Reference, RosterLine, Verdict};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -207,6 +214,52 @@ fn day(text: &str) -> PyResult<String> {
     time::day(text).map_err(PyValueError::new_err)
 }
 
+/// A consent history's standing (`consent::standing`), oldest record first.
+#[pyfunction]
+fn consent_standing(records: Vec<(String, String)>) -> PyResult<&'static str> {
+    let records = records
+        .iter()
+        .map(|(state, by)| {
+            Ok(ConsentRecord {
+                state: ConsentState::parse(state).ok_or_else(|| PyValueError::new_err(format!("not a consent state: {state:?}")))?,
+                by: ConsentBy::parse(by).ok_or_else(|| PyValueError::new_err(format!("not a consenting party: {by:?}")))?,
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(consent::standing(&records).as_str())
+}
+
+/// The default retention schedule, as a dict.
+#[pyfunction]
+fn retention_defaults(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
+    let s = Schedule::default();
+    let d = pyo3::types::PyDict::new(py);
+    d.set_item("lesson_faces_days", s.lesson_faces_days)?;
+    d.set_item("photos_days", s.photos_days)?;
+    d.set_item("leavers_days", s.leavers_days)?;
+    d.set_item("template_max_days", s.template_max_days)?;
+    d.set_item("keep_attendance_of_erased", s.keep_attendance_of_erased)?;
+    Ok(d)
+}
+
+/// A schedule in words, for a notice to parents (`Schedule::describe`).
+#[pyfunction]
+fn retention_notice(
+    lesson_faces_days: u32,
+    photos_days: u32,
+    leavers_days: u32,
+    template_max_days: u32,
+    keep_attendance_of_erased: bool,
+) -> Vec<String> {
+    Schedule { lesson_faces_days, photos_days, leavers_days, template_max_days, keep_attendance_of_erased }.describe()
+}
+
+/// A CSV field as every CSV here writes it (`csv_field`: quoted when needed, never a formula).
+#[pyfunction]
+fn csv_field(value: &str) -> String {
+    facenet_attendance::csv_field(value)
+}
+
 /// The module Django imports.
 #[pymodule]
 fn facenet_attendance_rules(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -219,5 +272,11 @@ fn facenet_attendance_rules(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(validate_vector, m)?)?;
     m.add_function(wrap_pyfunction!(lesson_start, m)?)?;
     m.add_function(wrap_pyfunction!(day, m)?)?;
+    m.add_function(wrap_pyfunction!(consent_standing, m)?)?;
+    m.add_function(wrap_pyfunction!(retention_defaults, m)?)?;
+    m.add_function(wrap_pyfunction!(retention_notice, m)?)?;
+    m.add("PURGE_KINDS", PURGE_KINDS.to_vec())?;
+    m.add_function(wrap_pyfunction!(csv_field, m)?)?;
+    m.add("BOM", facenet_attendance::BOM)?;
     Ok(())
 }

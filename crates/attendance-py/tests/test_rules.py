@@ -90,5 +90,17 @@ class Checks(unittest.TestCase):
             rules.day("2026-02-30")
 
 
+class Privacy(unittest.TestCase):
+    def test_consent_and_retention_cross_as_names_and_numbers(self):
+        self.assertEqual(rules.consent_standing([]), "not_asked")
+        self.assertEqual(rules.consent_standing([("given", "guardian"), ("refused", "pupil")]), "refused")
+        with self.assertRaisesRegex(ValueError, "party"):
+            rules.consent_standing([("given", "teacher")])
+        d = rules.retention_defaults()
+        self.assertEqual((d["lesson_faces_days"], d["template_max_days"], d["keep_attendance_of_erased"]), (30, 1095, True))
+        self.assertEqual(len(rules.retention_notice(**d)), 5)
+        self.assertEqual(rules.PURGE_KINDS, ["lesson_faces", "photos", "leavers", "templates"])
+
+
 if __name__ == "__main__":
     unittest.main()

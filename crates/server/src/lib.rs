@@ -128,7 +128,8 @@ impl AppState {
     /// once, from the runtime the server runs on.
     pub async fn start_purging(&self) -> Result<(), AppError> {
         let done = self.write(|db, state| purge::purge(db, &state.retention, false, "retention schedule")).await?;
-        tracing::info!("retention purge at start: {done:?}");
+        let counts: Vec<String> = done.iter().map(|c| format!("{} {}", c.kind, c.count)).collect();
+        tracing::info!("retention purge at start: {}", counts.join(", "));
         purge::schedule_daily(self.clone());
         Ok(())
     }

@@ -28,6 +28,11 @@ class Person(models.Model):
     external_id = models.CharField(max_length=200, unique=True, null=True)
     created_at = models.DateTimeField(default=timezone.now)
     classes = models.ManyToManyField(SchoolClass, through="RosterEntry", related_name="pupils")
+    # The consent standing, kept beside the history (matching reads it per lesson); when they left
+    # their last class; when they were erased (their finalised marks kept).
+    consent = models.CharField(max_length=9, default="not_asked")
+    left_at = models.DateTimeField(null=True)
+    erased_at = models.DateTimeField(null=True)
 
 
 class RosterEntry(models.Model):
@@ -64,6 +69,7 @@ class Photo(models.Model):
     size = models.BigIntegerField(null=True)
     content_type = models.CharField(max_length=100, null=True)
     image = models.BinaryField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
 
 class FaceCrop(models.Model):
@@ -84,6 +90,7 @@ class FaceCrop(models.Model):
     # The teacher's word on the face: None (the matching decides), "person" (verdict_person), "nobody".
     verdict = models.CharField(max_length=6, null=True)
     verdict_person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
 
 
 class Embedding(models.Model):
@@ -151,3 +158,27 @@ class AccessToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True)
     revoked_at = models.DateTimeField(null=True)
+
+
+class ConsentRecord(models.Model):
+    """One entry of a pupil's consent history."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="consents")
+    state = models.CharField(max_length=9)
+    by_whom = models.CharField(max_length=8)
+    purpose = models.TextField()
+    recorded_by = models.CharField(max_length=200)
+    at = models.DateTimeField(auto_now_add=True)
+
+
+class AuditEntry(models.Model):
+    """Who did what to whom, when: append-only (database triggers refuse an update or a delete),
+    never a vector or an image."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.CharField(max_length=200)
+    action = models.CharField(max_length=16)
+    person_id = models.BigIntegerField(null=True, db_index=True)
+    session_id = models.BigIntegerField(null=True)
+    class_id = models.BigIntegerField(null=True)
+    detail = models.JSONField(default=dict)

@@ -52,8 +52,10 @@ def assign_session(c, session_id, model_name=None, threshold=None, cluster_thres
     model, threshold, cluster_threshold = settings(model_name, threshold, cluster_threshold)
     class_id = scope.session(c, session_id).school_class_id
     people = roster(class_id)
+    # Only pupils whose consent is given are matched; the others' faces stay unknown.
+    matchable = set(Person.objects.filter(classes__id=class_id, consent="given").values_list("id", flat=True))
     references = (
-        Embedding.objects.filter(model_name=model, crop__person__classes__id=class_id)
+        Embedding.objects.filter(model_name=model, crop__person__classes__id=class_id, crop__person__consent="given")
         .order_by("crop_id")
         .values_list("crop__person_id", "vector")
     )
@@ -62,14 +64,16 @@ def assign_session(c, session_id, model_name=None, threshold=None, cluster_thres
         .order_by("crop_id")
         .values_list("crop_id", "crop__photo_id", "crop__person_id", "crop__verdict", "crop__verdict_person_id", "vector")
     )
+    consented = set(Person.objects.filter(consent="given", crops__session_id=session_id).values_list("id", flat=True))
     faces = [
-        (crop_id, photo_id, person_id, verdict_person if verdict == "person" else verdict, bytes(blob))
+        # An enrolment label counts only for a pupil whose consent is given.
+        (crop_id, photo_id, person_id if person_id in consented else None, verdict_person if verdict == "person" else verdict, bytes(blob))
         for crop_id, photo_id, person_id, verdict, verdict_person, blob in crops
     ]
     limit = contract.LIMITS["max_clustered"]
     found, clusters = rules.assign(
         faces,
-        [pid for pid, _ in people],
+        [pid for pid, _ in people if pid in matchable],
         [(person_id, bytes(blob)) for person_id, blob in references],
         threshold,
         cluster_threshold,

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from . import register, scope
+from . import privacy, register, scope
 from .auth import live_tokens, new_token, token_hash
 from .errors import ApiError
 from .models import (
@@ -187,6 +187,7 @@ class Classes(ApiView):
         with transaction.atomic():
             k = SchoolClass.objects.create(name=name)
             set_teachers(k, teachers)
+            privacy.record(self.caller.name, "class", school_class=k.id, detail=dict(created=name, teacher_ids=sorted(teachers)))
         return ok({"status": "success", **one_class(self.caller, k.id)}, status=201)
 
 
@@ -207,6 +208,8 @@ class OneClass(ApiView):
                 k.save(update_fields=["name"])
             if teachers is not None:
                 set_teachers(k, teachers)
+            privacy.record(self.caller.name, "class", school_class=k.id,
+                           detail=dict(name=k.name, teacher_ids=sorted(t.id for t in k.teachers.all())))
         return ok({"status": "success", **one_class(self.caller, self.id)})
 
     def delete(self, request, id):
@@ -220,12 +223,13 @@ class OneClass(ApiView):
             # Sessions take their photos, crops, vectors, marks and registers with them (CASCADE).
             sessions.delete()
             SchoolClass.objects.filter(id=self.id).delete()
+            privacy.record(self.caller.name, "erase", school_class=self.id, detail=dict(what="class", sessions=count, crops=crops, photos=photos))
         log.info("class %s deleted by %s", self.id, self.caller.name)
         return ok(dict(status="success", id=self.id, sessions=count, crops=crops, photos=photos))
 
 
 def pupil_answers(c, roster=None, one=None):
-    people = scope.people(c)
+    people = scope.people(c).filter(erased_at__isnull=True)
     if roster is not None:
         people = people.filter(classes__id=roster)
     if one is not None:
@@ -237,7 +241,8 @@ def pupil_answers(c, roster=None, one=None):
         if class_id in reach:
             classes.setdefault(person_id, []).append(class_id)
     return [
-        dict(id=p.id, person_id=p.id, name=p.name, external_id=p.external_id, crops=crops.get(p.id, 0), class_ids=classes.get(p.id, []))
+        dict(id=p.id, person_id=p.id, name=p.name, external_id=p.external_id, crops=crops.get(p.id, 0), class_ids=classes.get(p.id, []),
+             consent=p.consent)
         for p in sorted(people.distinct(), key=lambda p: (p.name, p.id))
     ]
 
@@ -286,14 +291,27 @@ class ClassPupils(ApiView):
                 else:
                     person_id = Person.objects.create(name=name, external_id=ext).id
             RosterEntry.objects.get_or_create(school_class_id=self.id, person_id=person_id)
+            Person.objects.filter(id=person_id).update(left_at=None)
+            privacy.record(self.caller.name, "roster", person=person_id, school_class=self.id, detail=dict(added=True))
         return ok({"status": "success", **one_pupil(self.caller, person_id)}, status=201)
 
 
 class ClassPupil(ApiView):
     def delete(self, request, id, person_id):
-        scope.school_class(self.caller, self.id)
-        if RosterEntry.objects.filter(school_class_id=self.id, person_id=self.person_id).delete()[0] == 0:
-            raise ApiError("NotFound", f"no pupil {self.person_id} on the roster of class {self.id}")
+        with transaction.atomic():
+            scope.school_class(self.caller, self.id)
+            if RosterEntry.objects.filter(school_class_id=self.id, person_id=self.person_id).delete()[0] == 0:
+                raise ApiError("NotFound", f"no pupil {self.person_id} on the roster of class {self.id}")
+            # Off their last roster, a pupil is a leaver: their reference faces go at once or
+            # after the schedule's days (privacy.purge).
+            left = not RosterEntry.objects.filter(person_id=self.person_id).exists()
+            erased = 0
+            if left:
+                Person.objects.filter(id=self.person_id).update(left_at=timezone.now())
+                if privacy.schedule()["leavers_days"] == 0:
+                    erased = privacy.erase_biometrics(self.person_id)[0]
+            privacy.record(self.caller.name, "roster", person=self.person_id, school_class=self.id,
+                           detail=dict(added=False, left_school=left, crops_erased=erased))
         return ok(dict(status="success", class_id=self.id, person_id=self.person_id))
 
 
@@ -318,17 +336,22 @@ class OnePerson(ApiView):
             p.save()
         return ok({"status": "success", **one_pupil(self.caller, self.id)})
 
+    def delete(self, request, id):
+        return privacy.erase_person(self.caller, self.id)
+
 
 def attach(c, person_id, crop_ids):
     """``crop_ids`` as the pupil's references, all or none: reachable, not anyone else's."""
     if not crop_ids:
         raise invalid("enrolling needs at least one crop_id")
+    privacy.require(person_id)
     for crop_id in crop_ids:
         scope.crop(c, crop_id)
         current = FaceCrop.objects.filter(id=crop_id).values_list("person_id", flat=True).first()
         if current is not None and current != person_id:
             raise ApiError("Conflict", f"face crop {crop_id} is enrolled as pupil {current} already")
         FaceCrop.objects.filter(id=crop_id).update(person_id=person_id)
+    privacy.record(c.name, "enrol", person=person_id, detail=dict(crop_ids=crop_ids))
 
 
 class PersonReferences(ApiView):
@@ -358,16 +381,23 @@ class People(ApiView):
                 raise invalid("these crops are of several classes: enrol by id (POST /people/{id}/references/)")
             (class_id,) = classes
             named = list(Person.objects.filter(classes__id=class_id, name=name).values_list("id", flat=True))
+            new_pupil = None
             if not named:
-                person_id = Person.objects.create(name=name).id
+                # A new pupil joins the roster (committed) though nothing is enrolled before
+                # their consent is recorded: the answer is ConsentRequired, naming them.
+                new_pupil = person_id = Person.objects.create(name=name).id
                 RosterEntry.objects.create(school_class_id=class_id, person_id=person_id)
+                privacy.record(self.caller.name, "roster", person=person_id, school_class=class_id, detail=dict(added=True))
             elif len(named) == 1:
                 person_id = named[0]
             else:
                 raise ApiError(
                     "Conflict", f"{len(named)} pupils of class {class_id} are named {name!r}: enrol by id (POST /people/{{id}}/references/)"
                 )
-            attach(self.caller, person_id, crop_ids)
+            if new_pupil is None:
+                attach(self.caller, person_id, crop_ids)
+        if new_pupil is not None:
+            privacy.require(new_pupil)
         return ok(dict(status="success", person_id=person_id, name=name, crop_ids=crop_ids))
 
 
@@ -388,6 +418,8 @@ class MarkView(ApiView):
         with transaction.atomic():
             s = scope.open_session(self.caller, self.id)
             scope.on_roster(s.school_class_id, self.person_id)
+            privacy.record(self.caller.name, "mark", person=self.person_id, session=self.id, school_class=s.school_class_id,
+                           detail=dict(mark=mark))
             if mark is None:
                 Mark.objects.filter(session_id=self.id, person_id=self.person_id).delete()
             else:
@@ -419,6 +451,9 @@ class Finalize(ApiView):
                 [RegisterMark(register=stored, person_id=p["person_id"], mark=p["mark"]) for p in answer["people"]]
             )
             RegisterEvent.objects.create(session_id=self.id, action="finalize", by_name=self.caller.name)
+            privacy.record(self.caller.name, "finalize", session=self.id, school_class=answer["class_id"],
+                           detail=dict(model_name=answer["model_name"], model_version=answer["model_version"],
+                                       threshold=answer["threshold"], pupils=len(answer["people"])))
         log.info("session %s: register finalised by %s", self.id, self.caller.name)
         return ok(answer)
 
@@ -430,6 +465,7 @@ class Reopen(ApiView):
             if StoredRegister.objects.filter(session_id=self.id).delete()[0] == 0:
                 raise ApiError("Conflict", f"the register of session {self.id} is not finalised")
             RegisterEvent.objects.create(session_id=self.id, action="reopen", by_name=self.caller.name)
+            privacy.record(self.caller.name, "reopen", session=self.id)
             answer = register.current(self.caller, self.id)
         log.info("session %s: register reopened by %s", self.id, self.caller.name)
         return ok(answer)
@@ -445,8 +481,11 @@ class CropPerson(ApiView):
                 verdict, person = "nobody", None
             else:
                 scope.on_roster(s.school_class_id, given)
+                privacy.require(given)
                 verdict, person = "person", given
             FaceCrop.objects.filter(id=self.id).update(verdict=verdict, verdict_person_id=person)
+            privacy.record(self.caller.name, "verdict", person=person, session=s.id, school_class=s.school_class_id,
+                           detail=dict(crop_id=self.id, verdict=verdict))
         return ok(dict(status="success", crop_id=self.id, verdict=verdict, person_id=person))
 
     def put(self, request, id):

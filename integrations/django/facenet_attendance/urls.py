@@ -8,7 +8,7 @@ import re
 
 from django.urls import path, re_path
 
-from . import school, views
+from . import privacy, school, views
 from .contract import CONTRACT
 
 VIEWS = {
@@ -40,6 +40,14 @@ VIEWS = {
     "FINALIZE": school.Finalize,
     "REOPEN": school.Reopen,
     "CROP_PERSON": school.CropPerson,
+    "CONSENT": privacy.Consent,
+    "PERSON_EXPORT": privacy.PersonExport,
+    "CROP": privacy.Crop,
+    "PHOTO": privacy.OnePhoto,
+    "AUDIT": privacy.Audit,
+    "AUDIT_CSV": privacy.AuditCsv,
+    "RETENTION": privacy.Retention,
+    "PURGE": privacy.Purge,
 }
 OLD = {"OLD_GENERATE_EMBEDDING", "OLD_GENERATE_EMBEDDINGS_BATCH"}
 missing = set(CONTRACT["paths"]) - set(VIEWS) - OLD
@@ -54,7 +62,12 @@ def route(template):
 
 
 app_name = "facenet_attendance"
-urlpatterns = [path(route(CONTRACT["paths"][name]), view.as_view(), name=name.lower()) for name, view in VIEWS.items()]
-urlpatterns += [path(route(CONTRACT["paths"][name]), views.endpoint_moved, name=name.lower()) for name in sorted(OLD)]
+# Paths without an id first: "face-crops/embeddings-batch/" must not be taken for the crop
+# "face-crops/<id>/" (facenet-server's router prefers a literal segment too).
+urlpatterns = [path(route(CONTRACT["paths"][name]), views.endpoint_moved, name=name.lower()) for name in sorted(OLD)]
+urlpatterns += sorted(
+    (path(route(CONTRACT["paths"][name]), view.as_view(), name=name.lower()) for name, view in VIEWS.items()),
+    key=lambda p: "<" in str(p.pattern),
+)
 # Anything else under the prefix: a JSON NotFound, never Django's HTML page.
 urlpatterns.append(re_path(r"^(?P<rest>.*)$", views.unknown_path))

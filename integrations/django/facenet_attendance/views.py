@@ -113,6 +113,11 @@ class OneSession(ApiView):
             raise ApiError("NotFound", f"no session {self.id}")
         return ok(found[0])
 
+    def delete(self, request, id):
+        from .privacy import delete_session
+
+        return delete_session(self.caller, self.id)
+
 
 def crop_origin(request):
     """Box, landmarks and score of a crop cut from a photo, checked for form."""
@@ -256,8 +261,9 @@ class SessionPhotos(ApiView):
 
 
 def image_answer(content_type, data):
+    """Faces are biometric data: no cache keeps them, so an erasure leaves no copy behind."""
     response = HttpResponse(bytes(data), content_type=content_type)
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = "no-store"
     return response
 
 

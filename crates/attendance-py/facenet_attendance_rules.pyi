@@ -69,3 +69,7 @@ BOM: str  # what every CSV here starts with (UTF-8 byte order mark)
 
 def csv_field(value: str) -> str:
     """A CSV field: quoted when it holds a comma, quote or line break; a leading = + - @ made harmless."""
+
+def image_keeps_as_is(data: bytes) -> bool:
+    """Whether an uploaded image may be stored byte for byte: a JPEG without metadata segments
+    (EXIF, XMP, ICC, comments); anything else is stored re-encoded from its pixels."""

@@ -3,7 +3,7 @@
 // app, whose assignments and registers must agree (ids aside, distances to 1e-5).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { client, contractTests, crowd, lesson, url } from './suite.mjs';
+import { CONTRACT, client, contractTests, crowd, lesson, url } from './suite.mjs';
 import { schoolTests } from './school.mjs';
 import { privacyTests } from './privacy.mjs';
 import { EXAMPLE, PYTHON, ROOT as ROOT_DIR, startDjango, startFacenet } from './backends.mjs';
@@ -102,4 +102,11 @@ print(json.dumps(dict(name=k.name, imported=k.imported, roster=[p.name for p in 
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
+});
+
+test('the session page is served with the Content-Security-Policy of contract.json', async () => {
+  const page = await fetch(`${backends.postgres.url}/www/app/index.html`);
+  assert.equal(page.status, 200);
+  assert.equal(page.headers.get('content-security-policy'), CONTRACT.content_security_policy);
+  assert.match(page.headers.get('content-security-policy'), /frame-ancestors 'none'/);
 });

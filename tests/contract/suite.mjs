@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { API_BASE, API_PATHS, ERROR_CODES, HTTP_STATUS, MODEL_VERSION_LENGTH } from '../../www/client/contract.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const CONTRACT = JSON.parse(readFileSync(join(ROOT, 'integrations/django/facenet_attendance/contract.json'), 'utf8'));
+export const CONTRACT = JSON.parse(readFileSync(join(ROOT, 'integrations/django/facenet_attendance/contract.json'), 'utf8'));
 const MANIFEST = JSON.parse(readFileSync(join(ROOT, 'models/facenet.json'), 'utf8'));
 export const VERSION = MANIFEST.sha256.slice(0, MODEL_VERSION_LENGTH);
 const THRESHOLD = MANIFEST.outputs.find((o) => o.model === 'facenet').same_person_threshold;
@@ -29,6 +29,18 @@ function jpegSize(bytes) {
   throw new Error('no start-of-frame marker');
 }
 const [FACE_W, FACE_H] = jpegSize(FACE);
+
+/** The JPEG markers before the image data: 0xe1 is EXIF (or XMP), 0xe2 ICC, 0xfe a comment. */
+function jpegMarkers(bytes) {
+  const markers = [];
+  for (let i = 2; i + 4 <= bytes.length && bytes[i] === 0xff && bytes[i + 1] !== 0xda;) {
+    markers.push(bytes[i + 1]);
+    i += 2 + bytes.readUInt16BE(i + 2);
+  }
+  return markers;
+}
+/** A crop whose EXIF says "rotate 90°" (orientation 6), and that carries the EXIF block. */
+const EXIF6 = readFileSync(join(ROOT, 'tests/formats/s3b-exif6.jpg'));
 const PHOTO = readFileSync(join(ROOT, 'tests/photos/sample1.jpg'));
 /** A valid 8 × 8 grey PNG: under the 16-pixel minimum side. */
 const TINY_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAAAAADhZOFXAAAAEElEQVR4nGNsYIAAJgaKGAAmCACQXTClHgAAAABJRU5ErkJggg==', 'base64');
@@ -126,6 +138,16 @@ export function contractTests(getBackend) {
     assertError(await call('GET', url('SESSIONS'), { token: null, headers: { authorization: `Basic ${getBackend().token}` } }), 'Unauthorized');
   });
 
+  test('answers are never cached: the API and its images say no-store', async () => {
+    setup();
+    const session = await newSession();
+    const crop = (await upload(session)).body.crop_id;
+    for (const answer of [await call('GET', url('SESSIONS')), await call('GET', url('CROP_IMAGE', crop)), await call('GET', url('ATTENDANCE', session))]) {
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers.get('cache-control'), 'no-store', answer.type);
+    }
+  });
+
   test('unknown calls, wrong methods, ids that are not numbers, the old embedding service', async () => {
     setup();
     assertError(await call('GET', `${API_BASE}/no-such-call/`), 'NotFound', 'unknown path');
@@ -189,6 +211,14 @@ export function contractTests(getBackend) {
     assert.deepEqual(photos, [{ id: photo.photo_id, filename: 'class.jpg', width: 1920, height: 1280, size: 123456, image_stored: false, crops: 1 }]);
     assert.equal((await call('GET', url('SESSIONS'))).body.find((s) => s.id === session).crops, 2);
 
+    // A crop with EXIF: stored upright (orientation applied), without its metadata.
+    const rotated = await upload(session, '', EXIF6);
+    assert.equal(rotated.status, 201, rotated.text);
+    const [rawW, rawH] = jpegSize(EXIF6);
+    assert.deepEqual([rotated.body.width, rotated.body.height], [rawH, rawW], 'orientation 6: the sides swap');
+    const upright = (await call('GET', url('CROP_IMAGE', rotated.body.crop_id))).bytes;
+    assert.deepEqual(jpegSize(upright), [rawH, rawW]);
+    assert.ok(!jpegMarkers(upright).includes(0xe1), 'no EXIF stored');
     assertError(await upload(session, '', Buffer.from('just some text, not an image')), 'UnsupportedFormat', 'text');
     assertError(await upload(session, '', FACE.subarray(0, 600)), 'DecodeError', 'a truncated JPEG');
     assertError(await upload(session, '', Buffer.alloc(0)), 'DecodeError', 'an empty body');
@@ -213,7 +243,10 @@ export function contractTests(getBackend) {
     assert.deepEqual(stored.body, { status: 'success', photo_id: stored.body.photo_id, filename: 'lesson.jpg', width, height, image_stored: true });
     const image = await call('GET', url('PHOTO_IMAGE', stored.body.photo_id));
     assert.equal(image.type, 'image/jpeg');
-    assert.ok(image.bytes.equals(PHOTO));
+    // The phone's EXIF (camera, time, GPS) and ICC are not kept: only the pixels, re-encoded.
+    assert.ok(jpegMarkers(PHOTO).includes(0xe1), 'the test photo carries EXIF');
+    assert.deepEqual(jpegMarkers(image.bytes).filter((m) => m >= 0xe1 && m <= 0xef || m === 0xfe), [], 'no metadata segment stored');
+    assert.deepEqual(jpegSize(image.bytes), [width, height]);
     const record = (await call('POST', url('SESSION_PHOTOS', session), { json: { filename: 'b.jpg', width: 10, height: 20 } })).body;
     assert.equal(record.image_stored, false);
     assertError(await call('GET', url('PHOTO_IMAGE', record.photo_id)), 'NotFound', 'a record without its image');

@@ -27,6 +27,7 @@
 //! retention_notice(those five) → [line]
 //! PURGE_KINDS: the kinds a purge counts, in order
 //! csv_field(text) → the field as every CSV here writes it; BOM: what each CSV starts with
+//! image_keeps_as_is(bytes) → whether an upload is stored byte for byte (a plain JPEG)
 //! ```
 
 use facenet_attendance::consent::{self, ConsentBy, ConsentRecord, ConsentState};
@@ -260,6 +261,13 @@ fn csv_field(value: &str) -> String {
     facenet_attendance::csv_field(value)
 }
 
+/// Whether an uploaded image may be stored byte for byte (`stored_image::keeps_as_is`): a plain
+/// JPEG; anything else is stored re-encoded from its pixels.
+#[pyfunction]
+fn image_keeps_as_is(data: &[u8]) -> bool {
+    facenet_attendance::stored_image::keeps_as_is(data)
+}
+
 /// The module Django imports.
 #[pymodule]
 fn facenet_attendance_rules(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -278,5 +286,6 @@ fn facenet_attendance_rules(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PURGE_KINDS", PURGE_KINDS.to_vec())?;
     m.add_function(wrap_pyfunction!(csv_field, m)?)?;
     m.add("BOM", facenet_attendance::BOM)?;
+    m.add_function(wrap_pyfunction!(image_keeps_as_is, m)?)?;
     Ok(())
 }

@@ -41,6 +41,7 @@ pub mod matching;
 mod register;
 pub mod report;
 pub mod retention;
+pub mod stored_image;
 pub mod time;
 pub mod vector;
 

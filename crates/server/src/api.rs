@@ -17,7 +17,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, post, put};
 use axum::{Extension, Json, Router};
-use facenet_attendance::{time, vector};
+use facenet_attendance::{stored_image, time, vector};
 use facenet_wasm::{decode_image, Limits};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -389,17 +389,25 @@ fn crop_origin(q: &UploadQuery) -> Result<(Option<String>, Option<String>), AppE
     Ok((bbox, landmarks))
 }
 
+/// The JPEG quality an image carrying metadata is stored re-encoded at.
+const REENCODE_QUALITY: u8 = 92;
+
 /// Decodes an uploaded image once (bounded, on a blocking thread), so that only images the
-/// embedder can read are stored: `(content type, width, height)`.
-async fn checked_image(body: &Bytes) -> Result<(&'static str, u32, u32), AppError> {
+/// embedder can read are stored, and only their pixels: an image that is not a plain JPEG (EXIF
+/// with GPS, XMP, ICC, comments — `stored_image::keeps_as_is`) is stored re-encoded from its
+/// decoded pixels, orientation applied. `(content type, width, height, the bytes to store)`.
+async fn checked_image(body: &Bytes) -> Result<(&'static str, u32, u32, Bytes), AppError> {
     let bytes = body.clone();
-    let (width, height) = crate::blocking(move || {
+    crate::blocking(move || {
         let image = decode_image(&bytes, &Limits::default())?;
-        Ok((image.width(), image.height()))
+        let (width, height) = (image.width(), image.height());
+        if stored_image::keeps_as_is(&bytes) {
+            return Ok(("image/jpeg", width, height, bytes));
+        }
+        let plain = facenet_wasm::encode_jpeg(&image, REENCODE_QUALITY)?;
+        Ok(("image/jpeg", width, height, Bytes::from(plain)))
     })
-    .await?;
-    let content_type = image::guess_format(body).map(|f| f.to_mime_type()).unwrap_or("application/octet-stream");
-    Ok((content_type, width, height))
+    .await
 }
 
 /// The crop's bytes are the request body.
@@ -412,7 +420,7 @@ async fn upload_crop(
 ) -> Result<Response, AppError> {
     let (bbox, landmarks) = crop_origin(&query)?;
     let filename = checked_name(query.filename.as_deref().unwrap_or("crop"), "filename")?;
-    let (content_type, width, height) = checked_image(&body).await?;
+    let (content_type, width, height, body) = checked_image(&body).await?;
     let answer = state
         .write(move |db, _| {
             scope::session(db, &caller, session)?;
@@ -504,9 +512,9 @@ async fn upload_photo(
         (info, None)
     } else {
         let filename = checked_name(query.filename.as_deref().unwrap_or("photo"), "filename")?;
-        let (content_type, width, height) = checked_image(&body).await?;
+        let (content_type, width, height, stored) = checked_image(&body).await?;
         let info = PhotoInfo { filename, width, height, size: Some(body.len() as u64) };
-        (info, Some((content_type, body)))
+        (info, Some((content_type, stored)))
     };
     let answer = state
         .write(move |db, _| {

@@ -31,6 +31,7 @@ mod reports;
 mod scope;
 pub use scope::Caller;
 mod statics;
+pub use statics::CONTENT_SECURITY_POLICY;
 pub mod wire;
 mod zip;
 pub use facenet_attendance::retention::Schedule;
@@ -175,10 +176,16 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest(
             API_BASE,
-            api::routes(state.clone()).layer(tower_http::timeout::TimeoutLayer::with_status_code(
-                axum::http::StatusCode::REQUEST_TIMEOUT,
-                REQUEST_TIMEOUT,
-            )),
+            api::routes(state.clone())
+                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                    axum::http::StatusCode::REQUEST_TIMEOUT,
+                    REQUEST_TIMEOUT,
+                ))
+                // Answers hold pupils' names, marks and faces: no cache keeps them.
+                .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                    axum::http::header::CACHE_CONTROL,
+                    axum::http::HeaderValue::from_static("no-store"),
+                )),
         )
         .merge(statics::routes(&state))
         .layer(axum::extract::DefaultBodyLimit::max(api::MAX_JSON_BODY))

@@ -1,4 +1,4 @@
-//! The page and its files: content types, gzip, cache headers, COOP/COEP.
+//! The page and its files: content types, gzip, cache headers, COOP/COEP, the Content-Security-Policy.
 
 use crate::AppState;
 use axum::http::{header, HeaderValue};
@@ -12,6 +12,13 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The session page.
 const SESSION_PAGE: &str = "/www/app/index.html";
+
+/// What the page may load and run: its own files only, WebAssembly compiled from them, the
+/// threaded build's workers (wasm-bindgen-rayon starts them from blob: URLs), thumbnails made
+/// from blobs; never framed by another site. The Django example project sends the same.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     worker-src 'self' blob:; img-src 'self' blob: data:; connect-src 'self'; style-src 'self'; \
+     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// `/` → the session page (`www/app/`); `/www` (the app and the reusable client in `www/client/`),
 /// `/pkg`, and the model files of `/models` (nothing else: test fixtures are not served);
@@ -43,6 +50,10 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .nest("/models", models)
         .layer(no_cache)
         .layer(CompressionLayer::new().compress_when(compress))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
         // Cross-origin isolation, so workers may use threads where a build has them.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::HeaderName::from_static("cross-origin-opener-policy"),

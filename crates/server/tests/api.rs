@@ -3,6 +3,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use facenet_server::{app, AppState};
+use facenet_wasm::{decode_image, Limits};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -475,7 +476,8 @@ async fn photos_and_crop_origins_are_checked() {
     let api = Api::open(&data_dir("photos"));
     let session = api.session().await;
     let other = api.session().await;
-    // A whole photo as the body: decoded once, stored, served back.
+    // A whole photo as the body: decoded once, stored without its metadata (the phone's EXIF,
+    // ICC), served back.
     let jpeg = std::fs::read(root().join("tests/photos/sample1.jpg")).unwrap();
     let (status, out) = api
         .raw("POST", &format!("/api/attendance/sessions/{session}/photos/?filename=s1.jpg"), Some(TOKEN), jpeg.clone())
@@ -484,7 +486,11 @@ async fn photos_and_crop_origins_are_checked() {
     let photo: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!((photo["width"].as_u64(), photo["image_stored"].as_bool()), (Some(1920), Some(true)));
     let id = photo["photo_id"].as_i64().unwrap();
-    assert_eq!(api.raw("GET", &format!("/api/attendance/photos/{id}/image/"), Some(TOKEN), vec![]).await.1, jpeg);
+    let stored = api.raw("GET", &format!("/api/attendance/photos/{id}/image/"), Some(TOKEN), vec![]).await.1;
+    assert!(!facenet_attendance::stored_image::keeps_as_is(&jpeg), "the test photo carries EXIF");
+    assert!(facenet_attendance::stored_image::keeps_as_is(&stored), "stored as a plain JPEG");
+    let (a, b) = (decode_image(&jpeg, &Limits::default()).unwrap(), decode_image(&stored, &Limits::default()).unwrap());
+    assert_eq!(a.dimensions(), b.dimensions());
     let not_image =
         api.raw("POST", &format!("/api/attendance/sessions/{session}/photos/"), Some(TOKEN), b"<html>".to_vec()).await;
     assert_eq!(not_image.0, StatusCode::UNPROCESSABLE_ENTITY);
@@ -649,4 +655,46 @@ async fn an_erased_pupils_vectors_are_gone_from_the_database_file_and_its_wal() 
     assert_eq!(found(&files()), 0, "no byte pattern of an erased vector left in the file or the WAL");
     let (_, people) = api.call("GET", "/api/attendance/people/", Value::Null).await;
     assert_eq!(people, json!([]), "an erased pupil is not listed");
+}
+
+/// The retention schedule, enforced: lesson faces past 30 days are counted by a dry run and
+/// erased by the purge, a pupil's reference faces are not (they have their own rule), and the
+/// purge is in the audit log.
+#[tokio::test]
+async fn the_purge_erases_what_the_schedule_says_is_due_and_a_dry_run_only_counts() {
+    let dir = data_dir("purge");
+    let api = Api::open(&dir);
+    let session = api.session().await;
+    let old = api.upload(session, "s1a").await;
+    let new = api.upload(session, "s2a").await;
+    let reference = api.upload(session, "s3a").await;
+    assert_eq!(api.enroll("Cy", &[reference]).await.0, StatusCode::OK);
+    let db = rusqlite::Connection::open(dir.join("facenet.sqlite3")).unwrap();
+    db.execute("UPDATE face_crops SET created_at = datetime('now', '-40 days') WHERE id IN (?1, ?2)", [old, reference])
+        .unwrap();
+    let counts = |out: &Value| -> Vec<(String, i64)> {
+        out["erased"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["kind"].as_str().unwrap().into(), e["count"].as_i64().unwrap()))
+            .collect()
+    };
+    let due = vec![("lesson_faces".into(), 1), ("photos".into(), 0), ("leavers".into(), 0), ("templates".into(), 0)];
+    let (status, dry) = api.call("POST", "/api/attendance/retention/purge/", Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    assert_eq!((dry["dry_run"].as_bool(), counts(&dry)), (Some(true), due.clone()));
+    let remaining = |db: &rusqlite::Connection| -> Vec<i64> {
+        let mut stmt = db.prepare("SELECT id FROM face_crops ORDER BY id").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    assert_eq!(remaining(&db), vec![old, new, reference], "a dry run erases nothing");
+    let (_, done) = api.call("POST", "/api/attendance/retention/purge/?dry_run=false", Value::Null).await;
+    assert_eq!((done["dry_run"].as_bool(), counts(&done)), (Some(false), due));
+    assert_eq!(remaining(&db), vec![new, reference], "the old lesson face is gone; the reference face stays");
+    let (_, audit) = api.call("GET", "/api/attendance/audit/", Value::Null).await;
+    let purge = audit.as_array().unwrap().iter().find(|e| e["action"] == "purge").expect("the purge is audited");
+    assert_eq!(purge["detail"]["lesson_faces"], 1);
+    // The audit log refuses to be rewritten, even by someone with the file.
+    assert!(db.execute("DELETE FROM audit", []).is_err(), "append-only");
 }

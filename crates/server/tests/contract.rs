@@ -90,6 +90,8 @@ fn generated_json() -> String {
         "paths": paths::ALL.iter().map(|(name, path)| (name.to_string(), serde_json::Value::from(*path))).collect::<serde_json::Map<_, _>>(),
         "routes": ROUTES.iter().map(|(method, path)| serde_json::json!([method, path])).collect::<Vec<_>>(),
         "model_version_length": MODEL_VERSION_LEN,
+        // The page's Content-Security-Policy: the Django example project sends facenet-server's.
+        "content_security_policy": facenet_server::CONTENT_SECURITY_POLICY,
         "limits": {
             "max_image_body": MAX_IMAGE_BODY,
             "max_json_body": MAX_JSON_BODY,

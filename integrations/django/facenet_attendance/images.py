@@ -1,11 +1,14 @@
 """Uploaded images decoded once, bounded, so that only images a browser worker can embed are
 stored: the formats, limits and error codes of facenet-wasm's decoder (src/decode.rs), with
-Pillow."""
+Pillow. Only pixels are stored: an image that is not a plain JPEG (EXIF with GPS, XMP, ICC,
+comments: the attendance rules' ``image_keeps_as_is``) is stored re-encoded, orientation applied
+first, as facenet-server does."""
 
 import io
 import warnings
 
-from PIL import Image, UnidentifiedImageError
+import facenet_attendance_rules as rules
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .contract import DECODE_LIMITS
 from .errors import ApiError
@@ -29,15 +32,18 @@ def _format(data):
     return None
 
 
+REENCODE_QUALITY = 92  # facenet-server's
+
+
 def checked_image(data):
-    """``(content_type, width, height)`` of an image the decoder accepts, else ``ApiError`` with
-    DecodeError, UnsupportedFormat, ImageTooLarge or ImageTooSmall."""
+    """``(content_type, width, height, the bytes to store)`` of an image the decoder accepts,
+    else ``ApiError`` with DecodeError, UnsupportedFormat, ImageTooLarge or ImageTooSmall."""
     if not data:
         raise ApiError("DecodeError", "empty image: 0 bytes")
     found = _format(data)
     if found is None:
         raise ApiError("UnsupportedFormat", f"not JPEG, PNG, WebP, BMP or GIF (starts with {data[:8].hex(' ')})")
-    name, mime = found
+    name, _ = found
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -57,10 +63,15 @@ def checked_image(data):
                     "ImageTooSmall", f"{width}×{height} pixels; each side must be at least {limits['min_side']}"
                 )
             image.load()
+            if rules.image_keeps_as_is(data):
+                return "image/jpeg", width, height, data
+            upright = ImageOps.exif_transpose(image).convert("RGB")
+            out = io.BytesIO()
+            upright.save(out, format="JPEG", quality=REENCODE_QUALITY)
+            return "image/jpeg", upright.width, upright.height, out.getvalue()
     except ApiError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ApiError("ImageTooLarge", str(e)) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as e:
         raise ApiError("DecodeError", f"{name}: {e}") from None
-    return mime, width, height

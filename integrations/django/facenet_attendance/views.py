@@ -59,6 +59,12 @@ class ApiView(APIView):
     def get_exception_handler(self):
         return exception_handler
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Answers hold pupils' names, marks and faces: no cache keeps them.
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response.setdefault("Cache-Control", "no-store")
+        return response
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         # The path's ids are checked here (after the token): a non-number is an InvalidRequest.
@@ -171,7 +177,7 @@ class SessionCrops(ApiView):
         photo_id = query_int(request, "photo_id")
         filename = checked_name(request.GET.get("filename", "crop"), "filename")
         data = read_body(request, LIMITS["max_image_body"])
-        content_type, width, height = checked_image(data)
+        content_type, width, height, data = checked_image(data)
         with transaction.atomic():
             scope.session(self.caller, session_id)
             if photo_id is not None and not Photo.objects.filter(id=photo_id, session_id=session_id).exists():
@@ -235,8 +241,8 @@ class SessionPhotos(ApiView):
         else:
             filename = checked_name(request.GET.get("filename", "photo"), "filename")
             data = read_body(request, LIMITS["max_image_body"])
-            content_type, width, height = checked_image(data)
             size = len(data)
+            content_type, width, height, data = checked_image(data)
         scope.session(self.caller, session_id)
         photo = Photo.objects.create(
             session_id=session_id,

@@ -1,5 +1,8 @@
 """Cross-origin isolation for every answer, so that the page's workers may use the threaded
-build (www/client/facenet.js: one shared memory, a thread per core), as facenet-server does."""
+build (www/client/facenet.js: one shared memory, a thread per core), and the page's
+Content-Security-Policy (facenet-server's, from contract.json), as facenet-server sends them."""
+
+from facenet_attendance.contract import CONTRACT
 
 
 class CrossOriginIsolation:
@@ -11,4 +14,5 @@ class CrossOriginIsolation:
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         response.setdefault("Cross-Origin-Embedder-Policy", "require-corp")
         response.setdefault("X-Content-Type-Options", "nosniff")
+        response.setdefault("Content-Security-Policy", CONTRACT["content_security_policy"])
         return response

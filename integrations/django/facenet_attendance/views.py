@@ -19,7 +19,7 @@ from . import contract, register, scope
 from .auth import BearerAuthentication
 from .errors import ApiError, crop_not_found, error_response, exception_handler
 from .images import checked_image
-from .models import Embedding, FaceCrop, Person, Photo, RosterEntry, Session, StoredRegister
+from .models import Embedding, FaceCrop, Photo, Session, StoredRegister
 from .wire import checked_name, field, invalid, numbers, parse_json, path_id, query_float, query_int
 
 log = logging.getLogger("facenet_attendance")

@@ -137,6 +137,10 @@ export function privacyTests(getBackend) {
     assert.match(zip.headers.get('content-disposition') ?? '', /attachment; filename="pupil-\d+-/);
 
     assertError(await call('GET', url('AUDIT')), 'Forbidden', 'a teacher reading the audit log');
+    assertError(await client({ url: getBackend().url, token: `wrong-${run}-token` })('GET', url('ME')), 'Unauthorized');
+    const all = (await admin('GET', url('AUDIT'))).body;
+    assert.ok(all.some((e) => e.action === 'sign_in_failed'), 'a failed sign-in is audited');
+    assert.ok(all.some((e) => e.action === 'account' && e.detail.created === s.teacher.name), 'an account made is audited');
     const entries = (await admin('GET', `${url('AUDIT')}?person_id=${ana}`)).body;
     const actions = entries.map((e) => e.action);
     for (const action of ['roster', 'consent', 'enrol', 'export']) assert.ok(actions.includes(action), `${action} in ${actions}`);

@@ -125,7 +125,9 @@ export async function enrollByName(name, cropIds) {
     return await api(apiPath('PEOPLE'), { method: 'POST', body });
   } catch (e) {
     if (/** @type {{code?: string}} */ (e).code !== 'ConsentRequired') throw e;
-    const pupil = /** @type {{person_id: number, name: string}[]} */ (await api(apiPath('PEOPLE'))).find((p) => p.name === name);
+    // The pupil the answer put on the roster: of that name, and never asked yet.
+    const pupil = /** @type {{person_id: number, name: string, consent: string}[]} */ (await api(apiPath('PEOPLE')))
+      .find((p) => p.name === name && p.consent === 'not_asked');
     if (!pupil) throw e;
     const by = await askConsent(name);
     if (!by) throw Object.assign(new Error(`${name} is on the roster; nothing enrolled without consent`), { code: 'ConsentRequired' });

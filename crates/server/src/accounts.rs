@@ -6,6 +6,7 @@
 //! The server's own `--token` / `FACENET_TOKEN` is an admin without an account (today's scripts
 //! and single-teacher setups go on working); records name it "admin (--token)".
 
+use crate::audit::{self, About};
 use crate::body::parse;
 use crate::error::AppError;
 use crate::scope::Caller;
@@ -74,10 +75,48 @@ pub(crate) async fn require_token(
     let caller = if server {
         Caller { id: None, name: SERVER_TOKEN_NAME.into(), admin: true }
     } else {
-        state.read(move |db, _| caller_of(db, &token)).await?.ok_or(AppError::Unauthorized)?
+        match state.read(move |db, _| caller_of(db, &token)).await? {
+            Some(caller) => caller,
+            None => return Err(failed_sign_in(&state).await),
+        }
     };
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)
+}
+
+/// The most failed sign-ins answered (and audited) per minute, from anyone: past it, `429` until
+/// the minute is over. A token is 128 random bits, so this is not what keeps it from being
+/// guessed; it keeps a guessing client from filling the log and the audit (5 entries a second).
+pub const FAILED_SIGN_INS_PER_MINUTE: u32 = 300;
+
+/// A failed sign-in: audited and answered `Unauthorized` while under the limit, `TooManyRequests` past it.
+async fn failed_sign_in(state: &AppState) -> AppError {
+    let count = {
+        let mut window = state.failed_sign_ins.lock().unwrap_or_else(|p| p.into_inner());
+        if window.0.elapsed() >= std::time::Duration::from_secs(60) {
+            *window = (std::time::Instant::now(), 0);
+        }
+        window.1 += 1;
+        window.1
+    };
+    if count > FAILED_SIGN_INS_PER_MINUTE {
+        return AppError::TooManyRequests;
+    }
+    let written = state
+        .write(move |db, _| {
+            audit::record(
+                db,
+                "(no account)",
+                "sign_in_failed",
+                About::default(),
+                serde_json::json!({"in_this_minute": count}),
+            )
+        })
+        .await;
+    if let Err(e) = written {
+        tracing::error!("the audit of a failed sign-in failed: {e}");
+    }
+    AppError::Unauthorized
 }
 
 /// Creates a token for `user` (living `days` if given): the token, and when it expires.
@@ -98,8 +137,14 @@ fn issue_token(db: &Connection, user: i64, days: Option<u32>) -> Result<(String,
 }
 
 /// Creates an account with its first token.
-fn create_user(db: &mut Connection, name: &str, admin: bool, days: Option<u32>) -> Result<UserCreated, AppError> {
-    let name = crate::api::checked_name(name, "a user's name")?;
+fn create_user(
+    db: &mut Connection,
+    actor: &str,
+    name: &str,
+    admin: bool,
+    days: Option<u32>,
+) -> Result<UserCreated, AppError> {
+    let name = crate::answers::checked_name(name, "a user's name")?;
     let tx = db.transaction()?;
     let taken: Option<i64> = tx.query_row("SELECT id FROM users WHERE name = ?1", [&name], |r| r.get(0)).optional()?;
     if taken.is_some() {
@@ -108,6 +153,13 @@ fn create_user(db: &mut Connection, name: &str, admin: bool, days: Option<u32>) 
     tx.execute("INSERT INTO users (name, admin) VALUES (?1, ?2)", params![name, admin])?;
     let id = tx.last_insert_rowid();
     let (token, expires_at) = issue_token(&tx, id, days)?;
+    audit::record(
+        &tx,
+        actor,
+        "account",
+        About::default(),
+        serde_json::json!({"created": name, "user_id": id, "admin": admin}),
+    )?;
     tx.commit()?;
     tracing::info!(user = id, admin, "account {id} ({name}) created{}", if admin { " as an admin" } else { "" });
     Ok(UserCreated { status: Status::Success, id, name, admin, token, expires_at })
@@ -121,7 +173,8 @@ pub(crate) async fn add_user(
 ) -> Result<Response, AppError> {
     caller.admin_only("creating accounts")?;
     let new: NewUser = parse(&body)?;
-    let created = state.write(move |db, _| create_user(db, &new.name, new.admin, new.expires_in_days)).await?;
+    let created =
+        state.write(move |db, _| create_user(db, &caller.name, &new.name, new.admin, new.expires_in_days)).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
@@ -174,6 +227,7 @@ pub(crate) async fn add_token(
         .write(move |db, _| {
             user_exists(db, user)?;
             let (token, expires_at) = issue_token(db, user, new.expires_in_days)?;
+            audit::record(db, &caller.name, "token", About::default(), serde_json::json!({"issued_for": user}))?;
             tracing::info!(user, "account {user}: a new token issued");
             Ok(TokenCreated { status: Status::Success, user_id: user, token, expires_at })
         })
@@ -194,6 +248,13 @@ pub(crate) async fn revoke_tokens(
             let revoked = db.execute(
                 "UPDATE tokens SET revoked_at = datetime('now') WHERE user_id = ?1 AND revoked_at IS NULL",
                 [user],
+            )?;
+            audit::record(
+                db,
+                &caller.name,
+                "token",
+                About::default(),
+                serde_json::json!({"revoked_for": user, "revoked": revoked}),
             )?;
             tracing::info!(user, revoked, "account {user}: {revoked} tokens revoked");
             Ok(TokensRevoked { status: Status::Success, user_id: user, revoked })
@@ -229,7 +290,7 @@ pub fn add_user_to(
     days: Option<u32>,
 ) -> Result<UserCreated, String> {
     let mut db = crate::db::open(data_dir)?;
-    create_user(&mut db, name, admin, days).map_err(|e| e.to_string())
+    create_user(&mut db, "facenet-server users add", name, admin, days).map_err(|e| e.to_string())
 }
 
 /// `facenet-server users list`: every account.
@@ -257,5 +318,5 @@ pub fn first_admin(data_dir: &std::path::Path) -> Result<Option<UserCreated>, St
     if users > 0 {
         return Ok(None);
     }
-    create_user(&mut db, "admin", true, None).map(Some).map_err(|e| e.to_string())
+    create_user(&mut db, "facenet-server (first start)", "admin", true, None).map(Some).map_err(|e| e.to_string())
 }

@@ -2,6 +2,7 @@
 //! the register out. Every body and answer is a type of [`crate::wire`]; every database call runs
 //! on a blocking thread ([`AppState::read`], [`AppState::write`]).
 
+use crate::answers::{checked_name, created, image_answer};
 use crate::body::parse;
 use crate::db::{self, vector_to_blob};
 use crate::error::AppError;
@@ -13,8 +14,8 @@ use crate::wire::{
 use crate::{accounts, audit, classes, privacy, purge, record, register, reports, AppState};
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, Request, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::header;
+use axum::response::Response;
 use axum::routing::{any, delete, get, post, put};
 use axum::{Extension, Json, Router};
 use facenet_attendance::{stored_image, time, vector};
@@ -238,44 +239,6 @@ async fn old_embedding_url(OriginalUri(uri): OriginalUri) -> AppError {
 /// Any other `/api/attendance/…` path: JSON, never an empty 404.
 async fn unknown_path(OriginalUri(uri): OriginalUri, request: Request) -> AppError {
     AppError::NotFound(format!("no API call {} {}; see the README's API table", request.method(), uri.path()))
-}
-
-/// The longest name (of a session, a person, a file) stored: names show in every list.
-pub const MAX_NAME_LEN: usize = 200;
-
-/// `text` trimmed, or an `InvalidRequest` when it is empty or longer than [`MAX_NAME_LEN`].
-pub(crate) fn checked_name(text: &str, what: &str) -> Result<String, AppError> {
-    let name = text.trim();
-    if name.is_empty() {
-        return Err(AppError::InvalidRequest(format!("{what} must not be empty")));
-    }
-    let chars = name.chars().count();
-    if chars > MAX_NAME_LEN {
-        return Err(AppError::InvalidRequest(format!("{what} has {chars} characters; at most {MAX_NAME_LEN}")));
-    }
-    Ok(name.to_string())
-}
-
-/// `201 Created` with a JSON answer.
-pub(crate) fn created(body: impl serde::Serialize) -> Response {
-    (StatusCode::CREATED, Json(body)).into_response()
-}
-
-/// An image from the database with its type. Faces are biometric data: no cache keeps them
-/// (`no-store`), so that an erasure leaves no copy in a browser's or a proxy's cache.
-fn image_answer(content_type: String, bytes: Vec<u8>) -> Response {
-    image_answer_bytes(&content_type, bytes, None)
-}
-
-/// Bytes of a type, never stored by a cache, optionally as a download (`Content-Disposition`).
-pub(crate) fn image_answer_bytes(content_type: &str, bytes: Vec<u8>, disposition: Option<String>) -> Response {
-    let mut response =
-        ([(header::CONTENT_TYPE, content_type.to_string()), (header::CACHE_CONTROL, "no-store".into())], bytes)
-            .into_response();
-    if let Some(d) = disposition.and_then(|d| header::HeaderValue::from_str(&d).ok()) {
-        response.headers_mut().insert(header::CONTENT_DISPOSITION, d);
-    }
-    response
 }
 
 async fn create_session(

@@ -1,7 +1,7 @@
 //! Classes, their teachers and rosters, and the pupils on them: the calls that read and change
 //! them, and enrolment (a pupil's reference faces). Which class a call may reach is `scope.rs`'s.
 
-use crate::api::{checked_name, created};
+use crate::answers::{checked_name, created};
 use crate::audit::{self, About};
 use crate::body::parse;
 use crate::error::AppError;

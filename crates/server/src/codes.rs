@@ -71,6 +71,8 @@ api_error_codes! {
     MethodNotAllowed = 405,
     /// A request body too large for its route (16 MiB for images, 8 MiB for JSON).
     PayloadTooLarge = 413,
+    /// Too many failed sign-ins this minute: wait a minute (`Retry-After`).
+    TooManyRequests = 429,
     /// The backend failed; the details are in its log, not in the answer.
     InternalError = 500,
 }

@@ -15,6 +15,9 @@ pub enum AppError {
          (an admin makes one with facenet-server users add NAME)"
     )]
     Unauthorized,
+    /// Too many failed sign-ins this minute.
+    #[error("too many failed sign-ins this minute; try again in a minute")]
+    TooManyRequests,
     /// An admin's call asked by a teacher.
     #[error("{0} is for admins")]
     Forbidden(String),
@@ -69,6 +72,7 @@ impl AppError {
         match self {
             AppError::Unauthorized => ErrorType::Api(A::Unauthorized),
             AppError::Forbidden(_) => ErrorType::Api(A::Forbidden),
+            AppError::TooManyRequests => ErrorType::Api(A::TooManyRequests),
             AppError::Conflict(_) => ErrorType::Api(A::Conflict),
             AppError::RegisterFinalized(_) => ErrorType::Api(A::RegisterFinalized),
             AppError::ConsentRequired(..) => ErrorType::Api(A::ConsentRequired),
@@ -104,6 +108,11 @@ impl IntoResponse for AppError {
         } else {
             self.to_string()
         };
-        answer(code, message)
+        let retry = matches!(self, AppError::TooManyRequests);
+        let mut response = answer(code, message);
+        if retry {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+        }
+        response
     }
 }

@@ -14,9 +14,12 @@
 //! ```
 
 pub mod accounts;
+pub use accounts::FAILED_SIGN_INS_PER_MINUTE;
+mod answers;
+pub use answers::MAX_NAME_LEN;
 mod api;
 mod audit;
-pub use api::{paths, API_BASE, MAX_BATCH_ITEMS, MAX_IMAGE_BODY, MAX_JSON_BODY, MAX_NAME_LEN, ROUTES};
+pub use api::{paths, API_BASE, MAX_BATCH_ITEMS, MAX_IMAGE_BODY, MAX_JSON_BODY, ROUTES};
 mod body;
 mod classes;
 mod codes;
@@ -69,6 +72,8 @@ pub struct Inner {
     heavy: tokio::sync::Semaphore,
     /// How long faces, photos and enrolment faces are kept (purge.rs enforces it).
     pub retention: Schedule,
+    /// Failed sign-ins in the current minute: (its start, how many) (accounts.rs).
+    failed_sign_ins: std::sync::Mutex<(std::time::Instant, u32)>,
 }
 
 impl std::ops::Deref for AppState {
@@ -122,6 +127,7 @@ impl AppState {
             root: root.to_path_buf(),
             heavy: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
             retention,
+            failed_sign_ins: std::sync::Mutex::new((std::time::Instant::now(), 0)),
         })))
     }
 

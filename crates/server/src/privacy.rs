@@ -4,7 +4,7 @@
 //! export of everything held about one pupil. The rules — what a consent history means, the
 //! retention defaults — are the attendance crate's (`consent`, `retention`).
 
-use crate::api::image_answer_bytes;
+use crate::answers::image_answer_bytes;
 use crate::audit::{self, About};
 use crate::body::parse;
 use crate::error::AppError;

@@ -698,3 +698,22 @@ async fn the_purge_erases_what_the_schedule_says_is_due_and_a_dry_run_only_count
     // The audit log refuses to be rewritten, even by someone with the file.
     assert!(db.execute("DELETE FROM audit", []).is_err(), "append-only");
 }
+
+/// Failed sign-ins are audited and, past the limit in a minute, answered 429 with Retry-After;
+/// a good token still works.
+#[tokio::test]
+async fn failed_sign_ins_are_audited_and_limited() {
+    let api = Api::open(&data_dir("sign-ins"));
+    let limit = facenet_server::FAILED_SIGN_INS_PER_MINUTE;
+    for i in 0..limit {
+        let (status, _) = api.raw("GET", "/api/attendance/me/", Some("wrong-token-123"), vec![]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let (status, body) = api.raw("GET", "/api/attendance/me/", Some("wrong-token-123"), vec![]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["error_type"], "TooManyRequests");
+    assert_eq!(api.call("GET", "/api/attendance/me/", Value::Null).await.0, StatusCode::OK, "a good token still works");
+    let (_, audit) = api.call("GET", "/api/attendance/audit/", Value::Null).await;
+    let failed = audit.as_array().unwrap().iter().filter(|e| e["action"] == "sign_in_failed").count();
+    assert_eq!(failed, limit as usize, "each failure under the limit audited, none past it");
+}

@@ -93,6 +93,7 @@ fn generated_json() -> String {
         // The page's Content-Security-Policy: the Django example project sends facenet-server's.
         "content_security_policy": facenet_server::CONTENT_SECURITY_POLICY,
         "limits": {
+            "failed_sign_ins_per_minute": facenet_server::FAILED_SIGN_INS_PER_MINUTE,
             "max_image_body": MAX_IMAGE_BODY,
             "max_json_body": MAX_JSON_BODY,
             "max_batch_items": MAX_BATCH_ITEMS,

@@ -7,6 +7,8 @@ case-insensitive (RFC 9110 §11.1). Who the caller is and what they reach: ``sco
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 
 from django.apps import apps
 from django.db.models import Q
@@ -72,7 +74,29 @@ class BearerAuthentication(authentication.BaseAuthentication):
             drf = Token.objects.select_related("user").filter(key=token).first()
             if drf is not None and drf.user.is_active:
                 return drf.user, drf
+        failed_sign_in()
         raise exceptions.AuthenticationFailed("wrong bearer token")
 
     def authenticate_header(self, request):
         return "Bearer"
+
+
+# Failed sign-ins of this process in the current minute (facenet-server's accounts.rs): past the
+# contract's limit, 429 until the minute is over; under it, each is audited.
+_failures = {"start": 0.0, "count": 0}
+_failures_lock = threading.Lock()
+
+
+def failed_sign_in():
+    from .errors import ApiError
+    from .privacy import record
+
+    with _failures_lock:
+        now = time.monotonic()
+        if now - _failures["start"] >= 60:
+            _failures.update(start=now, count=0)
+        _failures["count"] += 1
+        count = _failures["count"]
+    if count > contract.LIMITS["failed_sign_ins_per_minute"]:
+        raise ApiError("TooManyRequests", "too many failed sign-ins this minute; try again in a minute")
+    record("(no account)", "sign_in_failed", detail=dict(in_this_minute=count))

@@ -28,7 +28,10 @@ def crop_not_found(crop_id):
 
 
 def error_response(code, message):
-    return JsonResponse({"status": "error", "error_type": code, "message": message}, status=ERROR_STATUS[code])
+    response = JsonResponse({"status": "error", "error_type": code, "message": message}, status=ERROR_STATUS[code])
+    if code == "TooManyRequests":
+        response["Retry-After"] = "60"
+    return response
 
 
 def answer(exc):
@@ -37,7 +40,9 @@ def answer(exc):
         return error_response(exc.code, exc.message)
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         return error_response(
-            "Unauthorized", "missing or wrong bearer token: send Authorization: Bearer <the token of FACENET_TOKEN>"
+            "Unauthorized",
+            "missing, wrong, revoked or expired bearer token: send Authorization: Bearer <your token> "
+            "(an admin makes one with manage.py facenet_users add NAME)",
         )
     if isinstance(exc, exceptions.MethodNotAllowed):
         return error_response("MethodNotAllowed", f"this call does not take {exc.detail}")

@@ -116,6 +116,7 @@ class Users(ApiView):
             if admin:
                 user.user_permissions.add(Permission.objects.get(codename="administer_school", content_type__app_label="facenet_attendance"))
             token, expires = issue_token(user, days)
+            privacy.record(self.caller.name, "account", detail=dict(created=name, user_id=user.id, admin=admin))
         log.info("account %s (%s) created%s", user.id, name, " as an admin" if admin else "")
         return ok(dict(status="success", id=user.id, name=name, admin=admin, token=token, expires_at=expires), status=201)
 
@@ -132,12 +133,14 @@ class UserTokens(ApiView):
         body = optional_body(request)
         user = self.user()
         token, expires = issue_token(user, field(body, "expires_in_days", "uint", required=False))
+        privacy.record(self.caller.name, "token", detail=dict(issued_for=user.id))
         return ok(dict(status="success", user_id=user.id, token=token, expires_at=expires), status=201)
 
     def delete(self, request, id):
         self.caller.admin_only("revoking tokens")
         user = self.user()
         revoked = AccessToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        privacy.record(self.caller.name, "token", detail=dict(revoked_for=user.id, revoked=revoked))
         log.info("account %s: %d tokens revoked", user.id, revoked)
         return ok(dict(status="success", user_id=user.id, revoked=revoked))
 

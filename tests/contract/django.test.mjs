@@ -3,14 +3,16 @@
 // app, whose assignments and registers must agree (ids aside, distances to 1e-5).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONTRACT, client, contractTests, crowd, lesson, url } from './suite.mjs';
+import { CONTRACT, client, contractTests, crowd, giveConsent, lesson, url, vectors, VERSION } from './suite.mjs';
 import { schoolTests } from './school.mjs';
 import { privacyTests } from './privacy.mjs';
 import { EXAMPLE, PYTHON, ROOT as ROOT_DIR, startDjango, startFacenet } from './backends.mjs';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+const FACE = readFileSync(new URL('../faces/s1a.jpg', import.meta.url));
 
 const backends = {};
 before(async () => {
@@ -109,4 +111,23 @@ test('the session page is served with the Content-Security-Policy of contract.js
   assert.equal(page.status, 200);
   assert.equal(page.headers.get('content-security-policy'), CONTRACT.content_security_policy);
   assert.match(page.headers.get('content-security-policy'), /frame-ancestors 'none'/);
+});
+
+test("an erased pupil leaves 0 rows of their faces and vectors in PostgreSQL's tables", async () => {
+  const backend = backends.postgres;
+  const call = client(backend);
+  const session = (await call('POST', url('SESSIONS'), { json: { name: 'erasure' } })).body;
+  const pupil = (await call('POST', url('CLASS_PUPILS', session.class_id), { json: { name: 'Erased Pupil' } })).body.person_id;
+  await giveConsent(call, pupil);
+  const crop = (await call('POST', `${url('SESSION_CROPS', session.id)}?filename=f.jpg`, { body: FACE, headers: { 'content-type': 'image/jpeg' } })).body.crop_id;
+  await call('POST', url('CROP_EMBEDDING', crop), { json: { model_name: 'facenet', model_version: VERSION, embedding: vectors(7).centre() } });
+  assert.equal((await call('POST', url('PERSON_REFERENCES', pupil), { json: { crop_ids: [crop] } })).status, 200);
+  const count = () => Number(execFileSync(PYTHON, ['-c', `import psycopg
+with psycopg.connect() as c:
+    print(c.execute("SELECT (SELECT COUNT(*) FROM facenet_attendance_facecrop WHERE id = %s OR person_id = %s)"
+                    " + (SELECT COUNT(*) FROM facenet_attendance_embedding WHERE crop_id = %s)", (${crop}, ${pupil}, ${crop})).fetchone()[0])`],
+  { env: { ...process.env, ...backend.postgres.env } }).toString().trim());
+  assert.equal(count(), 2, 'the crop and its vector are there (the query finds what it looks for)');
+  assert.equal((await call('DELETE', url('PERSON', pupil))).status, 200);
+  assert.equal(count(), 0, 'no row of the erased face or its vector');
 });

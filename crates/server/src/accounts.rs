@@ -235,6 +235,11 @@ pub(crate) async fn add_token(
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
+/// Every working token of `user` revoked: how many.
+fn revoke(db: &Connection, user: i64) -> rusqlite::Result<usize> {
+    db.execute("UPDATE tokens SET revoked_at = datetime('now') WHERE user_id = ?1 AND revoked_at IS NULL", [user])
+}
+
 /// `DELETE /users/{id}/tokens/` (admins): every token of the account stops working at once.
 pub(crate) async fn revoke_tokens(
     State(state): State<AppState>,
@@ -245,10 +250,7 @@ pub(crate) async fn revoke_tokens(
     state
         .write(move |db, _| {
             user_exists(db, user)?;
-            let revoked = db.execute(
-                "UPDATE tokens SET revoked_at = datetime('now') WHERE user_id = ?1 AND revoked_at IS NULL",
-                [user],
-            )?;
+            let revoked = revoke(db, user)?;
             audit::record(
                 db,
                 &caller.name,
@@ -270,13 +272,8 @@ pub(crate) async fn me(
 ) -> Result<Json<Me>, AppError> {
     state
         .read(move |db, _| {
-            let mut stmt = db.prepare(concat!(
-                "SELECT c.id FROM classes c WHERE ",
-                crate::scope::teaches!("c.id"),
-                " AND ?1 = ?1 ORDER BY c.id"
-            ))?;
-            let rows = stmt.query_map(params![0, caller.restriction()], |r| r.get(0))?;
-            Ok(Me { id: caller.id, name: caller.name, admin: caller.admin, class_ids: rows.collect::<Result<_, _>>()? })
+            let class_ids = crate::scope::class_ids(db, &caller)?;
+            Ok(Me { id: caller.id, name: caller.name, admin: caller.admin, class_ids })
         })
         .await
         .map(Json)
@@ -306,8 +303,7 @@ pub fn revoke_in(data_dir: &std::path::Path, name: &str) -> Result<usize, String
         .optional()
         .map_err(|e| e.to_string())?;
     let id = id.ok_or_else(|| format!("no user named {name:?}"))?;
-    db.execute("UPDATE tokens SET revoked_at = datetime('now') WHERE user_id = ?1 AND revoked_at IS NULL", [id])
-        .map_err(|e| e.to_string())
+    revoke(&db, id).map_err(|e| e.to_string())
 }
 
 /// The first start of a server without accounts and without `--token`: an admin named `admin`,

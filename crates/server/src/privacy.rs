@@ -215,8 +215,34 @@ fn strip_from_stored_registers(db: &Connection, person: i64) -> Result<(), AppEr
     Ok(())
 }
 
-/// `DELETE /face-crops/{id}/`: one face and its vectors (a teacher: while the lesson's register
-/// is open).
+/// Erases `what` (`id`) of lesson `session` in one transaction — a teacher only while its
+/// register is open, an admin whatever is asked —, audits it and truncates the WAL. `erase`
+/// deletes the rows and says how many crops went.
+fn erase_from_lesson(
+    db: &mut Connection,
+    caller: &Caller,
+    session: i64,
+    what: &'static str,
+    id: i64,
+    erase: impl FnOnce(&Connection) -> Result<usize, AppError>,
+) -> Result<Erased, AppError> {
+    let tx = db.transaction()?;
+    let scope =
+        if caller.admin { scope::session(&tx, caller, session)? } else { scope::open_session(&tx, caller, session)? };
+    let crops = erase(&tx)?;
+    audit::record(
+        &tx,
+        &caller.name,
+        "erase",
+        About { session: Some(session), class: Some(scope.class_id), ..About::default() },
+        serde_json::json!({"what": what, "id": id, "crops": crops}),
+    )?;
+    tx.commit()?;
+    checkpoint(db)?;
+    Ok(Erased { status: Status::Success, erased: what, id, crops, attendance_kept: None })
+}
+
+/// `DELETE /face-crops/{id}/`: one face and its vectors.
 pub(crate) async fn delete_crop(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -224,30 +250,13 @@ pub(crate) async fn delete_crop(
 ) -> Result<Json<Erased>, AppError> {
     state
         .write(move |db, _| {
-            let tx = db.transaction()?;
-            let session = scope::crop(&tx, &caller, crop)?;
-            let scope = open_unless_admin(&tx, &caller, session)?;
-            tx.execute("DELETE FROM face_crops WHERE id = ?1", [crop])?;
-            audit::record(
-                &tx,
-                &caller.name,
-                "erase",
-                About { session: Some(session), class: Some(scope), ..About::default() },
-                serde_json::json!({"what": "crop", "id": crop}),
-            )?;
-            tx.commit()?;
-            checkpoint(db)?;
-            Ok(Erased { status: Status::Success, erased: "crop", id: crop, crops: 1, attendance_kept: None })
+            let session = scope::crop(db, &caller, crop)?;
+            erase_from_lesson(db, &caller, session, "crop", crop, |tx| {
+                Ok(tx.execute("DELETE FROM face_crops WHERE id = ?1", [crop])?)
+            })
         })
         .await
         .map(Json)
-}
-
-/// A teacher changes a lesson only while its register is open; an admin erases whatever is asked.
-fn open_unless_admin(db: &Connection, caller: &Caller, session: i64) -> Result<i64, AppError> {
-    let scope =
-        if caller.admin { scope::session(db, caller, session)? } else { scope::open_session(db, caller, session)? };
-    Ok(scope.class_id)
 }
 
 /// `DELETE /photos/{id}/`: a photo with the faces cut from it.
@@ -258,22 +267,13 @@ pub(crate) async fn delete_photo(
 ) -> Result<Json<Erased>, AppError> {
     state
         .write(move |db, _| {
-            let tx = db.transaction()?;
-            scope::photo(&tx, &caller, photo)?;
-            let session: i64 = tx.query_row("SELECT session_id FROM photos WHERE id = ?1", [photo], |r| r.get(0))?;
-            let class = open_unless_admin(&tx, &caller, session)?;
-            let crops = tx.execute("DELETE FROM face_crops WHERE photo_id = ?1", [photo])?;
-            tx.execute("DELETE FROM photos WHERE id = ?1", [photo])?;
-            audit::record(
-                &tx,
-                &caller.name,
-                "erase",
-                About { session: Some(session), class: Some(class), ..About::default() },
-                serde_json::json!({"what": "photo", "id": photo, "crops": crops}),
-            )?;
-            tx.commit()?;
-            checkpoint(db)?;
-            Ok(Erased { status: Status::Success, erased: "photo", id: photo, crops, attendance_kept: None })
+            scope::photo(db, &caller, photo)?;
+            let session: i64 = db.query_row("SELECT session_id FROM photos WHERE id = ?1", [photo], |r| r.get(0))?;
+            erase_from_lesson(db, &caller, session, "photo", photo, |tx| {
+                let crops = tx.execute("DELETE FROM face_crops WHERE photo_id = ?1", [photo])?;
+                tx.execute("DELETE FROM photos WHERE id = ?1", [photo])?;
+                Ok(crops)
+            })
         })
         .await
         .map(Json)
@@ -287,21 +287,12 @@ pub(crate) async fn delete_session(
 ) -> Result<Json<Erased>, AppError> {
     state
         .write(move |db, _| {
-            let tx = db.transaction()?;
-            let class = open_unless_admin(&tx, &caller, session)?;
-            let crops = tx.execute("DELETE FROM face_crops WHERE session_id = ?1", [session])?;
-            tx.execute("DELETE FROM photos WHERE session_id = ?1", [session])?;
-            tx.execute("DELETE FROM sessions WHERE id = ?1", [session])?;
-            audit::record(
-                &tx,
-                &caller.name,
-                "erase",
-                About { session: Some(session), class: Some(class), ..About::default() },
-                serde_json::json!({"what": "session", "crops": crops}),
-            )?;
-            tx.commit()?;
-            checkpoint(db)?;
-            Ok(Erased { status: Status::Success, erased: "session", id: session, crops, attendance_kept: None })
+            erase_from_lesson(db, &caller, session, "session", session, |tx| {
+                let crops = tx.execute("DELETE FROM face_crops WHERE session_id = ?1", [session])?;
+                tx.execute("DELETE FROM photos WHERE session_id = ?1", [session])?;
+                tx.execute("DELETE FROM sessions WHERE id = ?1", [session])?;
+                Ok(crops)
+            })
         })
         .await
         .map(Json)

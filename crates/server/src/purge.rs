@@ -19,25 +19,30 @@ use axum::{Extension, Json};
 use facenet_attendance::retention::{Schedule, PURGE_KINDS};
 use rusqlite::Connection;
 
-/// The rows each kind erases, as a condition on `face_crops c` or `photos p`, with `?1` the days.
-fn condition(kind: &str) -> (&'static str, &'static str) {
+/// What each kind erases: its table, the condition on it (`?1` the days), and its days in the
+/// schedule.
+fn rule(kind: &str, schedule: &Schedule) -> (&'static str, &'static str, u32) {
     match kind {
-        "lesson_faces" => ("face_crops c", "c.person_id IS NULL AND c.created_at < datetime('now', '-' || ?1 || ' days')"),
-        "photos" => ("photos p", "p.image IS NOT NULL AND p.created_at < datetime('now', '-' || ?1 || ' days')"),
+        "lesson_faces" => (
+            "face_crops c",
+            "c.person_id IS NULL AND c.created_at < datetime('now', '-' || ?1 || ' days')",
+            schedule.lesson_faces_days,
+        ),
+        "photos" => (
+            "photos p",
+            "p.image IS NOT NULL AND p.created_at < datetime('now', '-' || ?1 || ' days')",
+            schedule.photos_days,
+        ),
         "leavers" => (
             "face_crops c",
             "c.person_id IN (SELECT id FROM people WHERE left_at IS NOT NULL AND left_at <= datetime('now', '-' || ?1 || ' days'))",
+            schedule.leavers_days,
         ),
-        _ => ("face_crops c", "c.person_id IS NOT NULL AND c.created_at < datetime('now', '-' || ?1 || ' days')"),
-    }
-}
-
-fn days(schedule: &Schedule, kind: &str) -> u32 {
-    match kind {
-        "lesson_faces" => schedule.lesson_faces_days,
-        "photos" => schedule.photos_days,
-        "leavers" => schedule.leavers_days,
-        _ => schedule.template_max_days,
+        _ => (
+            "face_crops c",
+            "c.person_id IS NOT NULL AND c.created_at < datetime('now', '-' || ?1 || ' days')",
+            schedule.template_max_days,
+        ),
     }
 }
 
@@ -51,8 +56,7 @@ pub(crate) fn purge(
     let tx = db.transaction()?;
     let mut counts = Vec::new();
     for kind in PURGE_KINDS {
-        let (table, cond) = condition(kind);
-        let n = days(schedule, kind);
+        let (table, cond, n) = rule(kind, schedule);
         let count: usize = tx.query_row(&format!("SELECT COUNT(*) FROM {table} WHERE {cond}"), [n], |r| r.get(0))?;
         if !dry_run && count > 0 {
             let table = table.replace(' ', " AS ");
@@ -103,10 +107,12 @@ pub(crate) async fn run(
     Ok(Json(PurgeAnswer { status: Status::Success, dry_run, erased }))
 }
 
-/// The purge at start and then every day, in the background.
+/// The purge every day from now on, in the background (the one at start is `start_purging`'s).
 pub(crate) fn schedule_daily(state: AppState) {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
+        let day = std::time::Duration::from_secs(24 * 3600);
+        // Not `interval`: its first tick is at once, a second purge right after the start's.
+        let mut every = tokio::time::interval_at(tokio::time::Instant::now() + day, day);
         loop {
             every.tick().await;
             let done = state.write(|db, state| purge(db, &state.retention, false, "retention schedule")).await;

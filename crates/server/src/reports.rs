@@ -43,13 +43,15 @@ fn counts(c: Counts) -> ReportCounts {
     ReportCounts { present: c.present, late: c.late, excused: c.excused, absent: c.absent, rate: c.rate() }
 }
 
-fn mark(text: &str) -> Option<Mark> {
-    Mark::parse(text)
-}
-
-/// The class report: its lessons in the range, its roster and anyone on a finalised register of
-/// the range since taken off it, and the finalised marks.
-fn class_table(db: &Connection, caller: &Caller, class: i64, query: &RangeQuery) -> Result<ClassReport, AppError> {
+/// The class report (the crate's, which the JSON answer and the CSV are both made from): its
+/// lessons in the range, its roster and anyone on a finalised register of the range since taken
+/// off it, and the finalised marks. With the range as checked.
+fn class_table(
+    db: &Connection,
+    caller: &Caller,
+    class: i64,
+    query: &RangeQuery,
+) -> Result<(report::ClassReport, Option<String>, Option<String>), AppError> {
     let (from, to) = range(query)?;
     scope::class(db, caller, class)?;
     let lessons: Vec<Lesson> = {
@@ -74,7 +76,7 @@ fn class_table(db: &Connection, caller: &Caller, class: i64, query: &RangeQuery)
         })?;
         let rows: Vec<(i64, i64, String)> = rows.collect::<Result<_, _>>()?;
         rows.into_iter()
-            .filter_map(|(s, p, m)| Some(Recorded { session_id: s, person_id: p, mark: mark(&m)? }))
+            .filter_map(|(s, p, m)| Some(Recorded { session_id: s, person_id: p, mark: Mark::parse(&m)? }))
             .collect()
     };
     let pupils: Vec<Pupil> = {
@@ -91,8 +93,12 @@ fn class_table(db: &Connection, caller: &Caller, class: i64, query: &RangeQuery)
         })?;
         rows.collect::<Result<_, _>>()?
     };
-    let table = report::class_report(lessons, pupils, &recorded);
-    Ok(ClassReport {
+    Ok((report::class_report(lessons, pupils, &recorded), from, to))
+}
+
+/// A class report as answered in JSON.
+fn answer(class: i64, table: report::ClassReport, from: Option<String>, to: Option<String>) -> ClassReport {
+    ClassReport {
         status: Status::Success,
         class_id: class,
         from,
@@ -118,7 +124,7 @@ fn class_table(db: &Connection, caller: &Caller, class: i64, query: &RangeQuery)
                 counts: counts(row.counts),
             })
             .collect(),
-    })
+    }
 }
 
 /// `GET /classes/{id}/attendance/?from=&to=`.
@@ -128,7 +134,8 @@ pub(crate) async fn class_report(
     Path(class): Path<i64>,
     Query(query): Query<RangeQuery>,
 ) -> Result<Json<ClassReport>, AppError> {
-    state.read(move |db, _| class_table(db, &caller, class, &query)).await.map(Json)
+    let (table, from, to) = state.read(move |db, _| class_table(db, &caller, class, &query)).await?;
+    Ok(Json(answer(class, table, from, to)))
 }
 
 /// `GET /classes/{id}/attendance.csv?from=&to=`: the same table as CSV (`report_csv`: UTF-8 with
@@ -139,30 +146,8 @@ pub(crate) async fn class_report_csv(
     Path(class): Path<i64>,
     Query(query): Query<RangeQuery>,
 ) -> Result<Response, AppError> {
-    let table = state.read(move |db, _| class_table(db, &caller, class, &query)).await?;
-    // The answer's table back as the crate's, so that the CSV is its one writer.
-    let report = report::ClassReport {
-        lessons: table
-            .lessons
-            .into_iter()
-            .map(|l| Lesson { session_id: l.session_id, name: l.name, starts_at: l.starts_at, finalized: l.finalized })
-            .collect(),
-        rows: table
-            .pupils
-            .into_iter()
-            .map(|row| report::Row {
-                marks: row.marks.iter().map(|m| m.and_then(Mark::parse)).collect(),
-                counts: Counts {
-                    present: row.counts.present,
-                    late: row.counts.late,
-                    excused: row.counts.excused,
-                    absent: row.counts.absent,
-                },
-                pupil: Pupil { person_id: row.person_id, name: row.name, external_id: row.external_id },
-            })
-            .collect(),
-    };
-    Ok(csv_answer(&format!("class-{class}-attendance.csv"), report::report_csv(&report)))
+    let (table, _, _) = state.read(move |db, _| class_table(db, &caller, class, &query)).await?;
+    Ok(csv_answer(&format!("class-{class}-attendance.csv"), report::report_csv(&table)))
 }
 
 /// `GET /people/{id}/attendance/?from=&to=`: the pupil's lessons in the range, of the classes the
@@ -187,7 +172,7 @@ pub(crate) async fn pupil_history(
                         OR EXISTS (SELECT 1 FROM register_marks m WHERE m.session_id = s.id AND m.person_id = ?1))
                    AND {IN_RANGE} AND {teaches}
                  ORDER BY s.starts_at, s.id",
-                teaches = teaches!("s.class_id").replace("?2", "?4"),
+                teaches = teaches!("s.class_id", "?4"),
             );
             let mut stmt = db.prepare(&sql)?;
             let rows = stmt.query_map(params![person, from, to, caller.restriction()], |r| {
@@ -199,7 +184,7 @@ pub(crate) async fn pupil_history(
                     name: r.get(2)?,
                     starts_at: r.get(3)?,
                     finalized,
-                    mark: mark.as_deref().filter(|_| finalized).and_then(mark_name),
+                    mark: mark.as_deref().filter(|_| finalized).and_then(Mark::parse).map(Mark::as_str),
                 })
             })?;
             let lessons: Vec<HistoryLesson> = rows.collect::<Result<_, _>>()?;
@@ -216,8 +201,4 @@ pub(crate) async fn pupil_history(
         })
         .await
         .map(Json)
-}
-
-fn mark_name(text: &str) -> Option<&'static str> {
-    mark(text).map(Mark::as_str)
 }

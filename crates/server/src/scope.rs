@@ -42,13 +42,21 @@ impl Caller {
     }
 }
 
-/// The SQL condition "the caller teaches class `column`" (`?2` the restriction).
+/// The SQL condition "the caller teaches class `column`", the restriction bound as `?2` (or as
+/// the parameter given second).
 macro_rules! teaches {
     ($column:literal) => {
+        $crate::scope::teaches!($column, "?2")
+    };
+    ($column:literal, $param:literal) => {
         concat!(
-            "(?2 IS NULL OR EXISTS (SELECT 1 FROM class_teachers t WHERE t.class_id = ",
+            "(",
+            $param,
+            " IS NULL OR EXISTS (SELECT 1 FROM class_teachers t WHERE t.class_id = ",
             $column,
-            " AND t.user_id = ?2))"
+            " AND t.user_id = ",
+            $param,
+            "))"
         )
     };
 }
@@ -59,6 +67,14 @@ pub(crate) use teaches;
 pub(crate) struct SessionScope {
     pub(crate) class_id: i64,
     pub(crate) finalized: bool,
+}
+
+/// The ids of the classes the caller reaches, in order.
+pub(crate) fn class_ids(db: &Connection, caller: &Caller) -> Result<Vec<i64>, AppError> {
+    let mut stmt =
+        db.prepare(concat!("SELECT c.id FROM classes c WHERE ", teaches!("c.id", "?1"), " ORDER BY c.id"))?;
+    let rows = stmt.query_map([caller.restriction()], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// `NotFound` unless the caller reaches class `id`.

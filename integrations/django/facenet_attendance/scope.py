@@ -5,6 +5,8 @@ an id the caller may not reach answers exactly as one that does not exist (404).
 
 from dataclasses import dataclass
 
+from django.db.models import Exists, OuterRef
+
 from .errors import ApiError, crop_not_found
 from .models import FaceCrop, Person, Photo, RosterEntry, SchoolClass, Session, StoredRegister
 
@@ -38,10 +40,14 @@ def school_class(c, class_id):
 
 def session(c, session_id):
     """The session (with ``finalized``) if ``c`` reaches it."""
-    found = Session.objects.filter(id=session_id, school_class__in=classes(c)).first()
+    # One query, as facenet-server's: the session, and whether a stored register exists for it.
+    found = (
+        Session.objects.filter(id=session_id, school_class__in=classes(c))
+        .annotate(finalized=Exists(StoredRegister.objects.filter(session_id=OuterRef("pk"))))
+        .first()
+    )
     if found is None:
         raise ApiError("NotFound", f"no session {session_id}")
-    found.finalized = StoredRegister.objects.filter(session_id=found.id).exists()
     return found
 
 

@@ -65,6 +65,16 @@ def retention_notice(
 ) -> list[str]:
     """The schedule in words, one line per rule, for a notice to parents."""
 
+def reenrolment(oldest: str, today: str, template_max_days: int) -> tuple[str, bool]:
+    """When a pupil enrols again: (the day their oldest reference face, taken at ``oldest``, is
+    erased; whether ``today`` is within REENROL_NOTICE_DAYS of it). ValueError on a bad day."""
+
+REENROL_NOTICE_DAYS: int  # how long before that day the teacher is asked
+
+def audit_csv(lines: list[tuple[int, str, str, str, int | None, int | None, int | None, str]]) -> str:
+    """The audit log as CSV after a BOM: (id, at, actor, action, person_id, session_id, class_id,
+    detail as compact JSON) per entry, every text field formula-safe."""
+
 BOM: str  # what every CSV here starts with (UTF-8 byte order mark)
 
 def csv_field(value: str) -> str:

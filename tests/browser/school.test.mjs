@@ -3,7 +3,8 @@
 // their class, adds a pupil, opens a lesson, corrects the register by hand, finalises it and
 // reads the class's history; the other teacher sees none of it; the admin makes an account
 // (its token shown once). The lesson's faces are seeded through the API (the photo flow with
-// real models is session.test.mjs's).
+// real models is session.test.mjs's). Reference faces are kept 45 days here, so that Ana's is
+// due for re-enrolment at once; erasing her leaves none of her vectors in the upload queue.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,7 +17,8 @@ import { client, giveConsent, url, vectors, VERSION } from '../contract/suite.mj
 const ADMIN = 'school-admin-token';
 const FACE = readFileSync(join(ROOT, 'tests/faces/s1a.jpg'));
 const dataDir = mkdtempSync(join(tmpdir(), 'facenet-school-page-'));
-const server = await startFacenetServer({ dataDir, token: ADMIN });
+const KEEP_DAYS = 45;
+const server = await startFacenetServer({ dataDir, token: ADMIN, args: ['--template-max-days', String(KEEP_DAYS)] });
 const browser = await launch();
 after(async () => { server.child.kill(); await browser.close(); rmSync(dataDir, { recursive: true, force: true }); });
 
@@ -39,10 +41,11 @@ async function seed() {
     return id;
   };
   const enrolment = (await asA('POST', url('SESSIONS'), { json: { name: 'Enrolment', class_id: classA, starts_at: '2026-12-01 08:00' } })).body.id;
-  await asA('POST', url('PERSON_REFERENCES', ana), { json: { crop_ids: [await crop(enrolment, gen.face(centre, 0.05))] } });
+  const anaRef = await crop(enrolment, gen.face(centre, 0.05));
+  await asA('POST', url('PERSON_REFERENCES', ana), { json: { crop_ids: [anaRef] } });
   const lesson = (await asA('POST', url('SESSIONS'), { json: { name: 'Maths', class_id: classA, starts_at: '2026-12-07 09:00' } })).body.id;
-  await crop(lesson, gen.face(centre, 0.15));
-  return { a, b, classA, ana, ben, lesson };
+  const lessonFace = await crop(lesson, gen.face(centre, 0.15));
+  return { a, b, classA, ana, ben, lesson, anaRef, lessonFace };
 }
 
 test('two teachers and an admin on the session page: classes, roster, a register corrected and finalised, history', { timeout: 5 * 60 * 1000 }, async () => {
@@ -117,6 +120,36 @@ test('two teachers and an admin on the session page: classes, roster, a register
   await pageAdmin.locator('#message', { hasText: 'Ben erased' }).waitFor();
   assert.equal(await pageAdmin.locator(`#roster li[data-person="${s.ben}"]`).count(), 0);
   assert.deepEqual(rows(dataDir, `SELECT erased_at IS NOT NULL FROM people WHERE id = ${s.ben}`), [[1]], 'kept as erased: his finalised mark is the school\'s record');
+
+  // Ana's reference face reaches the schedule's 45 days soon: the roster asks for a new one.
+  const today = new Date();
+  const by = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + KEEP_DAYS)).toISOString().slice(0, 10);
+  assert.equal(await pageAdmin.locator(`#roster li[data-person="${s.ana}"] .reenrol`).textContent(), `enrol again by ${by}: take a new reference face`);
+  // Vectors still queued in this browser (the server unreachable when they were taken): one of
+  // Ana's reference face, one of a lesson face. Erasing Ana drops hers from the queue, not the other.
+  const queued = () => pageAdmin.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('facenet-wasm-uploads', 1);
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const all = open.result.transaction('pending').objectStore('pending').getAll();
+      all.onsuccess = () => { resolve(all.result.map((v) => [v.cropId, v.embedding.length])); open.result.close(); };
+    };
+  }));
+  await pageAdmin.evaluate(async ([anaRef, lessonFace]) => {
+    const { EmbeddingUploader } = await import('/www/client/uploader.js');
+    // connect-src 'self' refuses this origin: every send fails as a network error would.
+    const offline = new EmbeddingUploader({ baseUrl: 'http://127.0.0.1:9', token: 'unused-token', retries: 1 });
+    for (const cropId of [anaRef, lessonFace]) {
+      await offline.enqueue({ cropId, model: 'facenet', modelVersion: 'any', embedding: new Array(128).fill(0.088) });
+    }
+    offline.close();
+  }, [s.anaRef, s.lessonFace]);
+  assert.deepEqual((await queued()).sort(), [[s.anaRef, 128], [s.lessonFace, 128]].sort());
+  pageAdmin.once('dialog', (d) => d.accept());
+  await pageAdmin.locator(`#roster li[data-person="${s.ana}"] button.danger`).click();
+  await pageAdmin.locator('#message', { hasText: 'Ana erased (1 face)' }).waitFor();
+  assert.deepEqual(await queued(), [[s.lessonFace, 128]], "none of Ana's vectors is left on the device");
+  assert.deepEqual(rows(dataDir, `SELECT COUNT(*) FROM face_crops WHERE id = ${s.anaRef}`), [[0]]);
   await pageA.close();
   await pageB.close();
   await pageAdmin.close();

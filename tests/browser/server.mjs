@@ -36,9 +36,9 @@ const BAD_GATEWAY = '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></
  *   the log goes to `onLog`, or to this process's standard error
  * @returns {Promise<{url: string, child: import('node:child_process').ChildProcess}>}
  */
-export function startFacenetServer({ dataDir, token, logLevel = 'warn', onLog = (text) => process.stderr.write(text) }) {
+export function startFacenetServer({ dataDir, token, args = [], logLevel = 'warn', onLog = (text) => process.stderr.write(text) }) {
   // Warnings and errors only by default: one log line per request would drown the tests' output.
-  const child = spawn(join(TARGET, 'release/facenet-server'), ['--port', '0', '--data-dir', dataDir, '--token', token, '--root', ROOT],
+  const child = spawn(join(TARGET, 'release/facenet-server'), ['--port', '0', '--data-dir', dataDir, '--token', token, '--root', ROOT, ...args],
     { env: { ...process.env, RUST_LOG: logLevel } });
   return new Promise((resolve, reject) => {
     let out = '';

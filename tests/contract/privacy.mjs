@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertError, client, giveConsent, PURPOSE, url, vectors, VERSION } from './suite.mjs';
+import { assertError, client, CONTRACT, giveConsent, PURPOSE, url, vectors, VERSION } from './suite.mjs';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const FACE = readFileSync(join(ROOT, 'tests/faces/s1a.jpg'));
@@ -64,7 +64,16 @@ export function privacyTests(getBackend) {
     assert.deepEqual(Object.keys(given.body.history[0]).sort(), ['at', 'by', 'purpose', 'recorded_by', 'state']);
     assert.deepEqual([given.body.history[0].state, given.body.history[0].by, given.body.history[0].purpose, given.body.history[0].recorded_by],
       ['given', 'guardian', PURPOSE, s.teacher.name]);
+    assert.equal(given.body.erased_crop_ids.length, 0, 'consent given erases nothing');
     assert.equal((await call('POST', url('PERSON_REFERENCES', ana), { json: { crop_ids: [anaRef] } })).status, 200);
+    // The roster says when Ana enrols again: her oldest reference face's day + template_max_days.
+    const { template_max_days: maxDays } = (await call('GET', url('RETENTION'))).body;
+    const roster = (await call('GET', url('CLASS_PUPILS', s.classId))).body;
+    const anaLine = roster.find((p) => p.person_id === ana);
+    const today = new Date();
+    const by = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + maxDays)).toISOString().slice(0, 10);
+    assert.deepEqual([anaLine.reenrol_by, anaLine.reenrol_due], [by, maxDays <= 60], 'enrolled today');
+    assert.deepEqual([roster.find((p) => p.person_id === zoe).reenrol_by, roster.find((p) => p.person_id === zoe).reenrol_due], [null, false], 'no reference face');
     // Five lessons with both faces: Ana matched in each, Zoe in none; Zoe present only by hand.
     for (const lesson of lessons) {
       const register = (await call('GET', url('ATTENDANCE', lesson.id))).body;
@@ -81,6 +90,7 @@ export function privacyTests(getBackend) {
     const refused = await call('PUT', url('CONSENT', ana), { json: { state: 'refused', by: 'pupil', purpose: PURPOSE } });
     assert.equal(refused.body.consent, 'refused');
     assert.equal(refused.body.history.length, 2);
+    assert.deepEqual(refused.body.erased_crop_ids, [anaRef], 'the answer names the crops erased, for the page to drop');
     assert.equal((await call('GET', url('PERSON', ana))).body.crops, 0, 'the reference face is erased');
     assertError(await call('GET', url('CROP_IMAGE', anaRef)), 'CropNotFound', 'its image is gone');
     const after = (await call('GET', url('ATTENDANCE', lessons[1].id))).body;
@@ -100,7 +110,7 @@ export function privacyTests(getBackend) {
     assertError(await call('DELETE', url('PERSON', zoe)), 'Forbidden', 'a teacher erasing a pupil');
     const erased = await admin('DELETE', url('PERSON', zoe));
     assert.equal(erased.status, 200, erased.text);
-    assert.deepEqual(erased.body, { status: 'success', erased: 'pupil', id: zoe, crops: 0, attendance_kept: true });
+    assert.deepEqual(erased.body, { status: 'success', erased: 'pupil', id: zoe, crops: 0, crop_ids: [], attendance_kept: true });
     assertError(await call('GET', url('PERSON', zoe)), 'NotFound', 'an erased pupil');
     assert.ok(!(await call('GET', url('CLASS_PUPILS', classId))).body.some((p) => p.person_id === zoe), 'off the roster');
     const report = (await call('GET', `${url('CLASS_ATTENDANCE', classId)}?from=2026-11-03&to=2026-11-03`)).body;
@@ -108,15 +118,15 @@ export function privacyTests(getBackend) {
     assertError(await call('DELETE', url('CROP', lessons[0].ana)), 'RegisterFinalized', 'a face of a finalised lesson, by a teacher');
     // A crop, a photo, a lesson.
     const crop = await call('DELETE', url('CROP', lessons[1].ana));
-    assert.deepEqual(crop.body, { status: 'success', erased: 'crop', id: lessons[1].ana, crops: 1 });
+    assert.deepEqual(crop.body, { status: 'success', erased: 'crop', id: lessons[1].ana, crops: 1, crop_ids: [lessons[1].ana] });
     assertError(await call('GET', url('CROP_IMAGE', lessons[1].ana)), 'CropNotFound');
     const photo = (await call('DELETE', url('PHOTO', lessons[2].photo))).body;
     // Zoe's faces in lessons were never linked to her (unknown faces): they go with their photo,
     // or under the retention schedule.
-    assert.deepEqual([photo.erased, photo.crops], ['photo', 2], 'the photo and the two faces cut from it');
+    assert.deepEqual([photo.erased, photo.crops, photo.crop_ids], ['photo', 2, [lessons[2].ana, lessons[2].zoe].sort((a, b) => a - b)], 'the photo and the two faces cut from it');
     assertError(await call('GET', url('CROP_IMAGE', lessons[2].ana)), 'CropNotFound');
     const lesson = (await call('DELETE', url('SESSION', lessons[3].id))).body;
-    assert.deepEqual([lesson.erased, lesson.crops], ['session', 2]);
+    assert.deepEqual([lesson.erased, lesson.crops, lesson.crop_ids], ['session', 2, [lessons[3].ana, lessons[3].zoe].sort((a, b) => a - b)]);
     assertError(await call('GET', url('SESSION', lessons[3].id)), 'NotFound');
     assertError(await call('DELETE', url('SESSION', lessons[3].id)), 'NotFound', 'twice');
     const other = client({ url: getBackend().url, token: (await admin('POST', url('USERS'), { json: { name: `Other ${run}` } })).body.token });
@@ -152,6 +162,9 @@ export function privacyTests(getBackend) {
     assert.equal(typeof finalize.detail.threshold, 'number');
     const csv = await admin('GET', `${url('AUDIT_CSV')}?person_id=${ana}`);
     assert.ok(csv.text.startsWith('\ufeffid,at,actor,action,person_id,session_id,class_id,detail'), csv.text.slice(0, 80));
+    const rows = csv.text.trim().split('\n').slice(1);
+    assert.equal(rows.length, entries.length, 'one row per entry');
+    assert.ok(rows.every((row, i) => row.startsWith(`${entries[i].id},${entries[i].at},`)), rows[0]);
     assertError(await admin('GET', `${url('AUDIT')}?from=yesterday`), 'InvalidRequest');
   });
 
@@ -165,5 +178,29 @@ export function privacyTests(getBackend) {
     assert.equal(dry.dry_run, true, 'a dry run unless asked otherwise');
     assert.deepEqual(dry.erased.map((e) => e.kind), ['lesson_faces', 'photos', 'leavers', 'templates']);
     assert.ok(dry.erased.every((e) => Number.isInteger(e.count) && e.count >= 0));
+  });
+
+  test('settings: the deployment as it runs, for an impact assessment (admins)', async () => {
+    const { call } = await ready();
+    assertError(await call('GET', url('SETTINGS')), 'Forbidden', 'a teacher');
+    assertError(await client({ url: getBackend().url, token: `wrong-${run}-token` })('GET', url('SETTINGS')), 'Unauthorized');
+    const answer = await admin('GET', url('SETTINGS'));
+    assert.equal(answer.status, 200, answer.text);
+    const settings = answer.body;
+    assert.deepEqual(Object.keys(settings).sort(), ['accounts', 'backend', 'content_security_policy', 'held', 'limits', 'models', 'retention', 'storage']);
+    assert.deepEqual(settings.retention, (await call('GET', url('RETENTION'))).body, 'the schedule in force');
+    assert.deepEqual(Object.keys(settings.storage).sort(), ['engine', 'erasure', 'location']);
+    assert.ok(['sqlite', 'postgresql'].includes(settings.storage.engine), settings.storage.engine);
+    const facenet = settings.models.find((m) => m.model_name === 'facenet');
+    assert.deepEqual([facenet.model_version, facenet.dimensions, typeof facenet.threshold], [VERSION, 128, 'number']);
+    assert.deepEqual(Object.keys(settings.accounts).sort(), ['admins', 'live_tokens', 'server_token', 'teachers', 'token_storage']);
+    assert.ok(settings.accounts.teachers >= 1 && settings.accounts.live_tokens >= 1, JSON.stringify(settings.accounts));
+    assert.equal(settings.limits.failed_sign_ins_per_minute, CONTRACT.limits.failed_sign_ins_per_minute);
+    assert.equal(settings.content_security_policy, CONTRACT.content_security_policy, 'the policy the page is sent with');
+    const { held } = settings;
+    assert.deepEqual(Object.keys(held).sort(), ['audit_entries', 'consent_given', 'lesson_faces', 'lessons', 'photo_images', 'pupils', 'reference_faces']);
+    assert.ok(Object.values(held).every((n) => Number.isInteger(n) && n >= 0));
+    assert.ok(held.pupils >= held.consent_given && held.consent_given >= 1 && held.audit_entries >= 1, JSON.stringify(held));
+    assert.ok(!JSON.stringify(settings).includes(`Ana ${run}`), 'counts only, no names');
   });
 }

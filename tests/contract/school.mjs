@@ -129,7 +129,7 @@ export function schoolTests(getBackend) {
     const twin = async () => (await callers.a('POST', url('CLASS_PUPILS', classes.a), { json: { name: `Sam ${run}` } })).body;
     const [sam1, sam2] = [await twin(), await twin()];
     assert.notEqual(sam1.person_id, sam2.person_id);
-    assert.deepEqual(Object.keys(sam1).sort(), ['class_ids', 'consent', 'crops', 'external_id', 'id', 'name', 'person_id', 'status']);
+    assert.deepEqual(Object.keys(sam1).sort(), ['class_ids', 'consent', 'crops', 'external_id', 'id', 'name', 'person_id', 'reenrol_by', 'reenrol_due', 'status']);
     await giveConsent(callers.a, sam1.person_id);
     assertError(await callers.b('POST', url('CLASS_PUPILS', classes.b), { json: { name: 'Ana again', external_id: `MIS-ana-${run}` } }), 'Conflict',
       "another class's school number: not learnt, not reached");

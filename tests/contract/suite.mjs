@@ -336,7 +336,7 @@ export function contractTests(getBackend) {
     const again = (await call('POST', url('PEOPLE'), { json: { name, crop_ids: [crop] } })).body;
     assert.equal(again.person_id, enrolled.body.person_id, 'a name is one person');
     const listedPerson = (await call('GET', url('PEOPLE'))).body.find((p) => p.name === name);
-    assert.deepEqual(listedPerson, { id: enrolled.body.person_id, person_id: enrolled.body.person_id, name, external_id: null, crops: 1, class_ids: listedPerson.class_ids, consent: 'given' });
+    assert.deepEqual(listedPerson, { id: enrolled.body.person_id, person_id: enrolled.body.person_id, name, external_id: null, crops: 1, class_ids: listedPerson.class_ids, consent: 'given', reenrol_by: listedPerson.reenrol_by, reenrol_due: false });
     assert.equal(listedPerson.class_ids.length, 1, 'on the roster of the class of its crops');
     const listed = (await call('GET', url('SESSION_CROPS', session))).body[0];
     assert.deepEqual([listed.person_id, listed.person_name], [enrolled.body.person_id, name]);

@@ -2,6 +2,7 @@
 // calls the API (errors as {code, message}), and the message line.
 
 import { apiPath } from '../client/protocol.js';
+import { forgetCrops } from '../client/uploader.js';
 
 /** @param {string} id */
 export const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -31,6 +32,8 @@ export function sayError(error, about) {
 
 /**
  * Calls the API with the token; rejects with the server's error_type (as `code`) and message.
+ * An answer that erased faces (`crop_ids` of an erasure, `erased_crop_ids` of a consent withdrawn)
+ * also drops their vectors from the upload queue, before it is handed back.
  * @param {string} path
  * @param {RequestInit} [init]
  */
@@ -41,6 +44,8 @@ export async function api(path, init = {}) {
   });
   const json = await response.json().catch(() => null);
   if (!response.ok) throw Object.assign(new Error(json?.message ?? `HTTP ${response.status}`), { code: json?.error_type ?? 'InternalError' });
+  const erased = json?.erased ? json.crop_ids : json?.erased_crop_ids;
+  if (Array.isArray(erased)) await forgetCrops(erased);
   return json;
 }
 

@@ -7,7 +7,8 @@ import { $, api, apiPath, download, el, recordConsent, say, sayError, send } fro
 /**
  * @typedef {{id: number | null, name: string, admin: boolean, class_ids: number[]}} Me
  * @typedef {{id: number, name: string, teacher_ids: number[], pupils: number, sessions: number}} SchoolClass
- * @typedef {{person_id: number, name: string, external_id: string | null, crops: number, class_ids: number[], consent: string}} Pupil
+ * @typedef {{person_id: number, name: string, external_id: string | null, crops: number, class_ids: number[], consent: string,
+ *   reenrol_by: string | null, reenrol_due: boolean}} Pupil
  */
 
 const classSelect = /** @type {HTMLSelectElement} */ ($('class-select'));
@@ -80,6 +81,12 @@ export async function loadRoster() {
     });
     li.append(name, ext, el('span', `${p.crops} reference ${p.crops === 1 ? 'face' : 'faces'}`, { className: 'muted' }), save,
       el('span', p.consent.replace('_', ' '), { className: 'consent', 'data-consent': p.consent }), consentSelect(p), ...adminActions(p));
+    // Reference faces are erased when they reach the schedule's maximum age: ask ahead.
+    if (p.reenrol_due) {
+      li.append(el('span', `enrol again by ${p.reenrol_by}: take a new reference face`, {
+        className: 'reenrol', title: 'Their oldest reference face is erased on that day (the retention schedule); without one they are marked by hand only.',
+      }));
+    }
     list.append(li);
   }
   $('roster').replaceWith(list);
@@ -127,7 +134,7 @@ function adminActions(p) {
     if (!confirm(`Erase ${p.name}: their faces, vectors and roster places? Finalised attendance marks are kept as the school's record.`)) return;
     try {
       const answer = await send('DELETE', apiPath('PERSON', p.person_id));
-      say(`${p.name} erased (${answer.crops} faces).`);
+      say(`${p.name} erased (${answer.crops} ${answer.crops === 1 ? 'face' : 'faces'}).`);
       await loadRoster();
     } catch (e) {
       sayError(e, p.name);

@@ -80,6 +80,7 @@ export const API_PATHS = Object.freeze({
   AUDIT_CSV: '/audit.csv',
   RETENTION: '/retention/',
   PURGE: '/retention/purge/',
+  SETTINGS: '/settings/',
   OLD_GENERATE_EMBEDDING: '/face-crops/{id}/generate-embedding/',
   OLD_GENERATE_EMBEDDINGS_BATCH: '/face-crops/generate-embeddings-batch/',
 });

@@ -7,6 +7,8 @@
 // server took it (2xx) or refused it for good (4xx other than 401/403, reported with the
 // server's error_type). Network errors and 5xx are retried with exponential backoff; what is
 // still unsent waits for the next flush(), the browser's 'online' event, or the next page load.
+// When the page learns that crops were erased (an erasure's answer names them), forgetCrops()
+// drops whatever vectors of them are still queued: nothing of an erased pupil stays on the device.
 
 import { ERROR_CODES, FaceEmbedError, apiPath } from './protocol.js';
 
@@ -41,6 +43,21 @@ import { ERROR_CODES, FaceEmbedError, apiPath } from './protocol.js';
  */
 
 const STORE = 'pending';
+const DEFAULT_DB = 'facenet-wasm-uploads';
+
+/**
+ * The queue's database (created on first use).
+ * @param {string} dbName
+ * @returns {Promise<IDBDatabase>}
+ */
+function openQueue(dbName) {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(dbName, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: 'key' });
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
 
 /** @param {IDBRequest | IDBTransaction} request */
 function done(request) {
@@ -72,18 +89,13 @@ export class EmbeddingUploader {
 
   /** @param {UploaderOptions} options */
   constructor(options) {
-    this.#options = { baseUrl: '', dbName: 'facenet-wasm-uploads', retries: 5, backoffMs: 500, ...options };
+    this.#options = { baseUrl: '', dbName: DEFAULT_DB, retries: 5, backoffMs: 500, ...options };
     if (typeof addEventListener === 'function') addEventListener('online', this.#onOnline);
   }
 
   /** @returns {Promise<IDBDatabase>} */
   #open() {
-    this.#db ??= new Promise((resolve, reject) => {
-      const request = indexedDB.open(this.#options.dbName, 1);
-      request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: 'key' });
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
+    this.#db ??= openQueue(this.#options.dbName);
     return this.#db;
   }
 
@@ -189,6 +201,31 @@ export class EmbeddingUploader {
     if (typeof removeEventListener === 'function') removeEventListener('online', this.#onOnline);
     this.#db?.then((db) => db.close());
     this.#db = null;
+  }
+}
+
+/**
+ * Drops every queued vector (any model) of these crops: the page calls it with the crop ids an
+ * erasure answered (`crop_ids` of `DELETE /people|face-crops|photos|sessions/{id}/`,
+ * `erased_crop_ids` of a consent withdrawn), so that no vector of an erased face stays here.
+ * @param {readonly number[]} cropIds
+ * @param {string} [dbName] the uploader's `dbName`
+ * @returns {Promise<number>} how many were dropped
+ */
+export async function forgetCrops(cropIds, dbName = DEFAULT_DB) {
+  if (cropIds.length === 0) return 0;
+  const erased = new Set(cropIds);
+  const db = await openQueue(dbName);
+  try {
+    const tx = db.transaction(STORE, 'readwrite');
+    const store = tx.objectStore(STORE);
+    const all = /** @type {(PendingVector & {key: string})[]} */ (await done(store.getAll()));
+    const gone = all.filter((v) => erased.has(v.cropId));
+    for (const v of gone) store.delete(v.key);
+    await done(tx);
+    return gone.length;
+  } finally {
+    db.close();
   }
 }
 

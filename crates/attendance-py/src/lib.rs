@@ -25,6 +25,8 @@
 //! consent_standing([(state, by)]) → "not_asked" | "given" | "refused" | "withdrawn"   (oldest first)
 //! retention_defaults() → {"lesson_faces_days", "photos_days", "leavers_days", "template_max_days", "keep_attendance_of_erased"}
 //! retention_notice(those five) → [line]
+//! reenrolment(oldest, today, template_max_days) → (by "YYYY-MM-DD", due)   REENROL_NOTICE_DAYS
+//! audit_csv([(id, at, actor, action, person_id | None, session_id | None, class_id | None, detail json)]) → str
 //! PURGE_KINDS: the kinds a purge counts, in order
 //! csv_field(text) → the field as every CSV here writes it; BOM: what each CSV starts with
 //! image_keeps_as_is(bytes) → whether an upload is stored byte for byte (a plain JPEG)
@@ -32,7 +34,8 @@
 
 use facenet_attendance::consent::{self, ConsentBy, ConsentRecord, ConsentState};
 use facenet_attendance::report::{self, Counts, Lesson, Pupil, Recorded};
-use facenet_attendance::retention::{Schedule, PURGE_KINDS};
+use facenet_attendance::audit::{self, AuditLine};
+use facenet_attendance::retention::{Schedule, PURGE_KINDS, REENROL_NOTICE_DAYS};
 use facenet_attendance::{cluster_unknown, match_session, time, vector, Decision, Face, Mark, Reference, RosterLine, Verdict};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -255,6 +258,36 @@ fn retention_notice(
     Schedule { lesson_faces_days, photos_days, leavers_days, template_max_days, keep_attendance_of_erased }.describe()
 }
 
+/// When a pupil enrols again (`Schedule::reenrolment`): `(by, due)`.
+#[pyfunction]
+fn reenrolment(oldest: &str, today: &str, template_max_days: u32) -> PyResult<(String, bool)> {
+    let schedule = Schedule { template_max_days, ..Schedule::default() };
+    let r = schedule.reenrolment(oldest, today).map_err(PyValueError::new_err)?;
+    Ok((r.by, r.due))
+}
+
+/// One audit entry as Python hands it over: id, at, actor, action, person, session, class, detail.
+type PyAuditLine = (i64, String, String, String, Option<i64>, Option<i64>, Option<i64>, String);
+
+/// The audit log as CSV (`audit::audit_csv`).
+#[pyfunction]
+fn audit_csv(lines: Vec<PyAuditLine>) -> String {
+    let lines: Vec<AuditLine> = lines
+        .into_iter()
+        .map(|(id, at, actor, action, person_id, session_id, class_id, detail)| AuditLine {
+            id,
+            at,
+            actor,
+            action,
+            person_id,
+            session_id,
+            class_id,
+            detail,
+        })
+        .collect();
+    audit::audit_csv(&lines)
+}
+
 /// A CSV field as every CSV here writes it (`csv_field`: quoted when needed, never a formula).
 #[pyfunction]
 fn csv_field(value: &str) -> String {
@@ -284,6 +317,9 @@ fn facenet_attendance_rules(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(retention_defaults, m)?)?;
     m.add_function(wrap_pyfunction!(retention_notice, m)?)?;
     m.add("PURGE_KINDS", PURGE_KINDS.to_vec())?;
+    m.add_function(wrap_pyfunction!(reenrolment, m)?)?;
+    m.add("REENROL_NOTICE_DAYS", REENROL_NOTICE_DAYS)?;
+    m.add_function(wrap_pyfunction!(audit_csv, m)?)?;
     m.add_function(wrap_pyfunction!(csv_field, m)?)?;
     m.add("BOM", facenet_attendance::BOM)?;
     m.add_function(wrap_pyfunction!(image_keeps_as_is, m)?)?;

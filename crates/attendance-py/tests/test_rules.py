@@ -101,6 +101,17 @@ class Privacy(unittest.TestCase):
         self.assertEqual(len(rules.retention_notice(**d)), 5)
         self.assertEqual(rules.PURGE_KINDS, ["lesson_faces", "photos", "leavers", "templates"])
 
+    def test_reenrolment_and_the_audit_csv(self):
+        # A reference face of 2 December 2026 is erased 1095 days on; asked for 60 days before.
+        self.assertEqual(rules.reenrolment("2026-12-02 09:00:00", "2029-10-01", 1095), ("2029-12-01", False))
+        self.assertEqual(rules.reenrolment("2026-12-02 09:00:00", "2029-10-02", 1095), ("2029-12-01", True))
+        self.assertEqual(rules.REENROL_NOTICE_DAYS, 60)
+        with self.assertRaises(ValueError):
+            rules.reenrolment("yesterday", "2029-10-02", 1095)
+        csv = rules.audit_csv([(7, "2026-12-07 09:40:17", "=Ms Rivera", "mark", 4, 812, None, '{"mark":"late"}')])
+        self.assertEqual(csv, rules.BOM + 'id,at,actor,action,person_id,session_id,class_id,detail\n'
+                         '7,2026-12-07 09:40:17,\'=Ms Rivera,mark,4,812,,"{""mark"":""late""}"\n')
+
 
 if __name__ == "__main__":
     unittest.main()

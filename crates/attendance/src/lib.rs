@@ -9,7 +9,9 @@
 //!   → register         every pupil of the roster with their mark: the faces', or the teacher's by hand
 //!   → register_csv     one row per pupil, formula-safe, UTF-8 with a BOM
 //! a pupil's consent history → consent::standing: only `given` lets their face be enrolled or matched
-//! retention::Schedule: how long faces, photos and enrolment faces are kept (the defaults, the notice)
+//! retention::Schedule: how long faces, photos and enrolment faces are kept (the defaults, the notice,
+//!   when a pupil enrols again)
+//! audit::audit_csv: the audit log as a spreadsheet
 //! a posted vector → vector::validate: the served model, version, dimension, finite, unit norm
 //! finalised registers' marks over a range
 //!   → class_report     pupils × lessons, counts and rate (report.rs); report_csv
@@ -34,6 +36,7 @@
 //! ```
 
 mod assignment;
+pub mod audit;
 pub mod cluster;
 pub mod consent;
 mod mark;

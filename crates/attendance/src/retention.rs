@@ -2,6 +2,8 @@
 //! and the text a parent reads. The backends enforce it (a purge at start and daily, a dry run on
 //! request); this is the one place the defaults and their meaning are written.
 
+use crate::time;
+
 /// A retention schedule, in days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {
@@ -31,10 +33,39 @@ impl Default for Schedule {
     }
 }
 
+/// How long before a pupil's reference face reaches [`Schedule::template_max_days`] the
+/// teacher is asked to enrol them again: two months, so that a holiday does not hide it.
+pub const REENROL_NOTICE_DAYS: u32 = 60;
+
+/// When a pupil enrols again: the day their oldest reference face is erased, and whether that
+/// is close enough to ask now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reenrolment {
+    /// `YYYY-MM-DD`: the purge erases the oldest reference face from this day on.
+    pub by: String,
+    /// Within [`REENROL_NOTICE_DAYS`] of `by` (or past it).
+    pub due: bool,
+}
+
 /// The kinds of data a purge erases, as answered (`{"kind", "count"}`).
 pub const PURGE_KINDS: [&str; 4] = ["lesson_faces", "photos", "leavers", "templates"];
 
 impl Schedule {
+    /// When a pupil whose oldest reference face was taken at `oldest` (a day or a stored time)
+    /// must enrol again, seen on `today` (`YYYY-MM-DD`).
+    ///
+    /// ```
+    /// use facenet_attendance::retention::Schedule;
+    /// let r = Schedule::default().reenrolment("2026-12-02 09:00:00", "2029-10-01").unwrap();
+    /// assert_eq!((r.by.as_str(), r.due), ("2029-12-01", false));
+    /// assert!(Schedule::default().reenrolment("2026-12-02", "2029-10-02").unwrap().due);
+    /// ```
+    pub fn reenrolment(&self, oldest: &str, today: &str) -> Result<Reenrolment, String> {
+        let by = time::add_days(oldest, i64::from(self.template_max_days))?;
+        let ask_from = time::add_days(&by, -i64::from(REENROL_NOTICE_DAYS))?;
+        Ok(Reenrolment { due: time::day(today)? >= ask_from, by })
+    }
+
     /// The schedule in words, one line per rule, for a notice to parents.
     pub fn describe(&self) -> Vec<String> {
         let days = |n: u32| match n {
@@ -53,8 +84,8 @@ impl Schedule {
                 days(self.leavers_days)
             ),
             format!(
-                "No enrolment face is kept longer than {} days; the pupil is enrolled again after that.",
-                self.template_max_days
+                "No enrolment face is kept longer than {} days; the teacher is asked to enrol the pupil again {} days before.",
+                self.template_max_days, REENROL_NOTICE_DAYS
             ),
             if self.keep_attendance_of_erased {
                 "When a pupil is erased, their attendance marks are kept as the school's attendance record.".to_string()

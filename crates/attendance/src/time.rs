@@ -63,6 +63,44 @@ pub fn day(text: &str) -> Result<String, String> {
     Ok(t.to_string())
 }
 
+/// Days since 1970-01-01 of a checked day (the proleptic Gregorian calendar; H. Hinnant's
+/// `days_from_civil`), so that day arithmetic needs no date library.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The day `days` since 1970-01-01 (the inverse of [`days_from_civil`]).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The day `n` days after the day (or time) `text` starts with: `YYYY-MM-DD`.
+///
+/// ```
+/// use facenet_attendance::time::add_days;
+/// assert_eq!(add_days("2026-12-02 09:00:00", 1095).unwrap(), "2029-12-01");
+/// assert_eq!(add_days("2028-02-28", 1).unwrap(), "2028-02-29");
+/// ```
+pub fn add_days(text: &str, n: i64) -> Result<String, String> {
+    let d = day(text.get(..10).unwrap_or(text))?;
+    let num = |r: std::ops::Range<usize>| d[r].parse::<i64>().unwrap_or_default();
+    let (y, m, dd) = civil_from_days(days_from_civil(num(0..4), num(5..7), num(8..10)) + n);
+    Ok(format!("{y:04}-{m:02}-{dd:02}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +112,28 @@ mod tests {
         for bad in ["2026-12-07", "2026-12-07 24:00", "2026-12-07 9:00", "monday", "2026-13-01 09:00", ""] {
             assert!(lesson_start(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn days_add_over_months_years_and_leap_days() {
+        // Every day from 1900 to 2100 round-trips, and the next day is one more.
+        let mut last = days_from_civil(1900, 1, 1) - 1;
+        for y in 1900..=2100 {
+            for m in 1..=12 {
+                for d in 1..=31 {
+                    let text = format!("{y:04}-{m:02}-{d:02}");
+                    if day(&text).is_err() {
+                        continue;
+                    }
+                    let n = days_from_civil(y, m, d);
+                    assert_eq!(n, last + 1, "{text}");
+                    assert_eq!(civil_from_days(n), (y, m, d));
+                    last = n;
+                }
+            }
+        }
+        assert_eq!(add_days("2026-12-31", 1).unwrap(), "2027-01-01");
+        assert_eq!(add_days("2027-03-01", -1).unwrap(), "2027-02-28");
+        assert!(add_days("2026-02-30", 1).is_err());
     }
 }

@@ -11,7 +11,7 @@ use crate::wire::{
     BatchAnswer, BatchPost, BatchResult, Crop, CropCreated, EmbeddingPost, EmbeddingStored, FaceBox, NewSession, Photo,
     PhotoCreated, PhotoInfo, SessionCreated, SessionSummary, Status, UploadQuery,
 };
-use crate::{accounts, audit, classes, privacy, purge, record, register, reports, AppState};
+use crate::{accounts, audit, classes, privacy, purge, record, register, reports, settings, AppState};
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, Request, State};
 use axum::http::header;
@@ -27,7 +27,7 @@ pub const API_BASE: &str = "/api/attendance";
 
 /// Every call of the API that needs the token: `(method, path under API_BASE)`. tests/contract.rs
 /// checks that the router answers each and that the README's table lists each.
-pub const ROUTES: [(&str, &str); 51] = [
+pub const ROUTES: [(&str, &str); 52] = [
     ("GET", paths::ME),
     ("GET", paths::USERS),
     ("POST", paths::USERS),
@@ -79,6 +79,7 @@ pub const ROUTES: [(&str, &str); 51] = [
     ("GET", paths::AUDIT_CSV),
     ("GET", paths::RETENTION),
     ("POST", paths::PURGE),
+    ("GET", paths::SETTINGS),
 ];
 
 /// Defines the `paths` module once: a constant per path and `paths::ALL`, every path by name
@@ -167,6 +168,8 @@ api_paths! {
     RETENTION = "/retention/",
     /// Purge what the schedule says is due (admins; a dry run by default).
     PURGE = "/retention/purge/",
+    /// The deployment's settings and what it holds, for an impact assessment (admins).
+    SETTINGS = "/settings/",
     /// The old system's per-crop call (answered 410 `EndpointMoved`).
     OLD_GENERATE_EMBEDDING = "/face-crops/{id}/generate-embedding/",
     /// The old system's batch call (answered 410 `EndpointMoved`).
@@ -208,6 +211,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route(AUDIT_CSV, get(audit::csv))
         .route(RETENTION, get(purge::schedule))
         .route(PURGE, post(purge::run))
+        .route(SETTINGS, get(settings::settings))
         .route(PERSON_REFERENCES, post(classes::enroll))
         .route(PERSON_ATTENDANCE, get(reports::pupil_history))
         .route(MARK, put(record::set_mark))

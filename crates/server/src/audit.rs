@@ -15,7 +15,8 @@ use crate::AppState;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::{Extension, Json};
-use facenet_attendance::{csv_field, time, BOM};
+use facenet_attendance::audit::{audit_csv, AuditLine};
+use facenet_attendance::time;
 use rusqlite::{params, Connection};
 
 /// What an entry is about.
@@ -84,20 +85,19 @@ pub(crate) async fn csv(
 ) -> Result<Response, AppError> {
     caller.admin_only("reading the audit log")?;
     let rows = state.read(move |db, _| entries(db, &query)).await?;
-    let mut out = format!("{BOM}id,at,actor,action,person_id,session_id,class_id,detail\n");
-    let id = |v: Option<i64>| v.map_or(String::new(), |v| v.to_string());
-    for e in rows {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{}\n",
-            e.id,
-            e.at,
-            csv_field(&e.actor),
-            e.action,
-            id(e.person_id),
-            id(e.session_id),
-            id(e.class_id),
-            csv_field(&e.detail.to_string())
-        ));
-    }
+    let lines: Vec<AuditLine> = rows
+        .into_iter()
+        .map(|e| AuditLine {
+            id: e.id,
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            person_id: e.person_id,
+            session_id: e.session_id,
+            class_id: e.class_id,
+            detail: e.detail.to_string(),
+        })
+        .collect();
+    let out = audit_csv(&lines);
     Ok(csv_answer("audit.csv", out))
 }

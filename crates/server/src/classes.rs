@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::{Extension, Json};
 use facenet_attendance::consent::Consent;
+use facenet_attendance::retention::Schedule;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// The class a session goes to when it names none: a teacher's only class; for an admin (and
@@ -198,7 +199,8 @@ const PUPILS_SQL: &str = concat!(
             (SELECT json_group_array(class_id) FROM
                 (SELECT r.class_id FROM roster r WHERE r.person_id = p.id AND ",
     teaches!("r.class_id"),
-    " ORDER BY r.class_id))
+    " ORDER BY r.class_id)),
+            (SELECT MIN(c.created_at) FROM face_crops c WHERE c.person_id = p.id), date('now')
      FROM people p
      WHERE p.erased_at IS NULL AND (?1 IS NULL OR p.id IN (SELECT person_id FROM roster WHERE class_id = ?1))
        AND (?3 IS NULL OR p.id = ?3)
@@ -209,10 +211,19 @@ const PUPILS_SQL: &str = concat!(
 );
 
 /// The pupils the caller reaches: on class `roster`'s roster, or pupil `one`, or all.
-fn pupils(db: &Connection, caller: &Caller, roster: Option<i64>, one: Option<i64>) -> Result<Vec<Pupil>, AppError> {
+fn pupils(
+    db: &Connection,
+    caller: &Caller,
+    schedule: &Schedule,
+    roster: Option<i64>,
+    one: Option<i64>,
+) -> Result<Vec<Pupil>, AppError> {
     let mut stmt = db.prepare(PUPILS_SQL)?;
     let rows = stmt.query_map(params![roster, caller.restriction(), one], |r| {
         let classes: String = r.get(5)?;
+        let oldest: Option<String> = r.get(6)?;
+        let today: String = r.get(7)?;
+        let reenrol = oldest.and_then(|o| schedule.reenrolment(&o, &today).ok());
         Ok(Pupil {
             status: None,
             id: r.get(0)?,
@@ -222,13 +233,15 @@ fn pupils(db: &Connection, caller: &Caller, roster: Option<i64>, one: Option<i64
             crops: r.get(3)?,
             class_ids: serde_json::from_str(&classes).unwrap_or_default(),
             consent: r.get(4)?,
+            reenrol_due: reenrol.as_ref().is_some_and(|r| r.due),
+            reenrol_by: reenrol.map(|r| r.by),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn pupil(db: &Connection, caller: &Caller, id: i64) -> Result<Pupil, AppError> {
-    pupils(db, caller, None, Some(id))?.pop().ok_or_else(|| AppError::NotFound(format!("no pupil {id}")))
+fn pupil(db: &Connection, caller: &Caller, schedule: &Schedule, id: i64) -> Result<Pupil, AppError> {
+    pupils(db, caller, schedule, None, Some(id))?.pop().ok_or_else(|| AppError::NotFound(format!("no pupil {id}")))
 }
 
 /// An external id as stored: trimmed, `None` when empty.
@@ -246,9 +259,9 @@ pub(crate) async fn roster(
     Path(class): Path<i64>,
 ) -> Result<Json<Vec<Pupil>>, AppError> {
     state
-        .read(move |db, _| {
+        .read(move |db, state| {
             scope::class(db, &caller, class)?;
-            pupils(db, &caller, Some(class), None)
+            pupils(db, &caller, &state.retention, Some(class), None)
         })
         .await
         .map(Json)
@@ -272,7 +285,7 @@ pub(crate) async fn add_pupil(
         (None, None) => return Err(AppError::InvalidRequest("a pupil needs a name (or an existing person_id)".into())),
     };
     let answer = state
-        .write(move |db, _| {
+        .write(move |db, state| {
             let tx = db.transaction()?;
             scope::class(&tx, &caller, class)?;
             let person = match (post.person_id, name) {
@@ -307,7 +320,7 @@ pub(crate) async fn add_pupil(
             tx.execute("UPDATE people SET left_at = NULL WHERE id = ?1", [person])?;
             audit::record(&tx, &caller.name, "roster", About { person: Some(person), class: Some(class), ..About::default() },
                 serde_json::json!({"added": true}))?;
-            let pupil = pupil(&tx, &caller, person)?;
+            let pupil = pupil(&tx, &caller, &state.retention, person)?;
             tx.commit()?;
             Ok(Pupil { status: Some(Status::Success), ..pupil })
         })
@@ -334,7 +347,7 @@ pub(crate) async fn remove_pupil(
                 "UPDATE people SET left_at = datetime('now') WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM roster WHERE person_id = ?1)",
                 [person],
             )? == 1;
-            let erased = if left && state.retention.leavers_days == 0 { privacy::erase_biometrics(&tx, person)?.0 } else { 0 };
+            let erased = if left && state.retention.leavers_days == 0 { privacy::erase_biometrics(&tx, person)?.0.len() } else { 0 };
             audit::record(&tx, &caller.name, "roster", About { person: Some(person), class: Some(class), ..About::default() },
                 serde_json::json!({"added": false, "left_school": left, "crops_erased": erased}))?;
             tx.commit()?;
@@ -352,7 +365,7 @@ pub(crate) async fn list_people(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Vec<Pupil>>, AppError> {
-    state.read(move |db, _| pupils(db, &caller, None, None)).await.map(Json)
+    state.read(move |db, state| pupils(db, &caller, &state.retention, None, None)).await.map(Json)
 }
 
 /// `GET /people/{id}/`.
@@ -361,7 +374,7 @@ pub(crate) async fn get_person(
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
 ) -> Result<Json<Pupil>, AppError> {
-    state.read(move |db, _| pupil(db, &caller, id)).await.map(Json)
+    state.read(move |db, state| pupil(db, &caller, &state.retention, id)).await.map(Json)
 }
 
 /// `PATCH /people/{id}/`: fix a pupil's name or school number.
@@ -375,7 +388,7 @@ pub(crate) async fn patch_person(
     let name = patch.name.as_deref().map(|n| checked_name(n, "a pupil's name")).transpose()?;
     let external = patch.external_id.as_deref().map(|e| external_id(Some(e))).transpose()?;
     state
-        .write(move |db, _| {
+        .write(move |db, state| {
             let tx = db.transaction()?;
             scope::person(&tx, &caller, id)?;
             if let Some(name) = &name {
@@ -395,7 +408,7 @@ pub(crate) async fn patch_person(
                 }
                 tx.execute("UPDATE people SET external_id = ?1 WHERE id = ?2", params![external, id])?;
             }
-            let pupil = pupil(&tx, &caller, id)?;
+            let pupil = pupil(&tx, &caller, &state.retention, id)?;
             tx.commit()?;
             Ok(Pupil { status: Some(Status::Success), ..pupil })
         })

@@ -29,6 +29,11 @@ impl Db {
         Ok(Db { path: dir.join("facenet.sqlite3"), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
     }
 
+    /// The database file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Runs `work` on a reader connection (read-only: a write there is a bug and fails).
     pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T, AppError>) -> Result<T, AppError> {
         let idle = lock(&self.readers).pop();

@@ -32,6 +32,7 @@ mod register;
 pub use register::MAX_CLUSTERED;
 mod reports;
 mod scope;
+mod settings;
 pub use scope::Caller;
 mod statics;
 pub use statics::CONTENT_SECURITY_POLICY;

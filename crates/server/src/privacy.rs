@@ -52,6 +52,7 @@ fn answer(db: &Connection, person: i64) -> Result<ConsentAnswer, AppError> {
         person_id: person,
         consent: standing(db, person)?.as_str(),
         history: history(db, person)?,
+        erased_crop_ids: None,
     })
 }
 
@@ -105,24 +106,24 @@ pub(crate) async fn put_consent(
             };
             let standing = consent::standing(&records);
             tx.execute("UPDATE people SET consent = ?1 WHERE id = ?2", params![standing.as_str(), person])?;
-            let erased = if standing.allows_biometrics() { (0, 0) } else { erase_biometrics(&tx, person)? };
+            let erased = if standing.allows_biometrics() { Vec::new() } else { erase_biometrics(&tx, person)?.0 };
             audit::record(
                 &tx,
                 &caller.name,
                 "consent",
                 About { person: Some(person), ..About::default() },
                 serde_json::json!({"state": state_.as_str(), "by": by.as_str(), "standing": standing.as_str(),
-                                   "crops_erased": erased.0}),
+                                   "crops_erased": erased.len()}),
             )?;
-            let answer = answer(&tx, person)?;
+            let answer = ConsentAnswer { erased_crop_ids: Some(erased), ..answer(&tx, person)? };
             tx.commit()?;
-            Ok((answer, erased.0 > 0))
+            Ok(answer)
         })
         .await?;
-    if erased.1 {
+    if erased.erased_crop_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
         state.write(|db, _| checkpoint(db)).await?;
     }
-    Ok(Json(erased.0))
+    Ok(Json(erased))
 }
 
 /// A free text of at most 2,000 characters (a consent's purpose), trimmed.
@@ -134,10 +135,19 @@ fn checked_text(text: &str, what: &str) -> Result<String, AppError> {
     Ok(t.to_string())
 }
 
+/// Deletes the face crops `condition` (on `?1`) selects, with their vectors; their ids, which an
+/// erasure answers so that a page can drop what it still holds of them (its upload queue).
+fn delete_crops(db: &Connection, condition: &str, param: i64) -> Result<Vec<i64>, AppError> {
+    let mut stmt = db.prepare(&format!("DELETE FROM face_crops WHERE {condition} RETURNING id"))?;
+    let mut ids: Vec<i64> = stmt.query_map([param], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
 /// Erases a pupil's biometric data: their reference crops with every vector of them, and every
-/// teacher's verdict naming them. `(crops, verdicts)` erased.
-pub(crate) fn erase_biometrics(db: &Connection, person: i64) -> Result<(usize, usize), AppError> {
-    let crops = db.execute("DELETE FROM face_crops WHERE person_id = ?1", [person])?;
+/// teacher's verdict naming them. The crops' ids, and how many verdicts were cleared.
+pub(crate) fn erase_biometrics(db: &Connection, person: i64) -> Result<(Vec<i64>, usize), AppError> {
+    let crops = delete_crops(db, "person_id = ?1", person)?;
     let verdicts = db.execute(
         "UPDATE face_crops SET verdict = NULL, verdict_person_id = NULL WHERE verdict_person_id = ?1",
         [person],
@@ -166,7 +176,7 @@ pub(crate) async fn erase_person(
             let tx = db.transaction()?;
             scope::person(&tx, &caller, person)?;
             caller.admin_only("erasing a pupil")?;
-            let (crops, _) = erase_biometrics(&tx, person)?;
+            let (crop_ids, _) = erase_biometrics(&tx, person)?;
             tx.execute("DELETE FROM roster WHERE person_id = ?1", [person])?;
             tx.execute("DELETE FROM marks WHERE person_id = ?1", [person])?;
             let keep = state.retention.keep_attendance_of_erased;
@@ -186,11 +196,11 @@ pub(crate) async fn erase_person(
                 &caller.name,
                 "erase",
                 About { person: Some(person), ..About::default() },
-                serde_json::json!({"what": "pupil", "crops": crops, "attendance_kept": keep}),
+                serde_json::json!({"what": "pupil", "crops": crop_ids.len(), "attendance_kept": keep}),
             )?;
             tx.commit()?;
             checkpoint(db)?;
-            Ok(Erased { status: Status::Success, erased: "pupil", id: person, crops, attendance_kept: Some(keep) })
+            Ok(Erased::of("pupil", person, crop_ids, Some(keep)))
         })
         .await?;
     tracing::info!(person, crops = erased.crops, "pupil {person} erased by an admin");
@@ -217,14 +227,14 @@ fn strip_from_stored_registers(db: &Connection, person: i64) -> Result<(), AppEr
 
 /// Erases `what` (`id`) of lesson `session` in one transaction — a teacher only while its
 /// register is open, an admin whatever is asked —, audits it and truncates the WAL. `erase`
-/// deletes the rows and says how many crops went.
+/// deletes the rows and says which crops went.
 fn erase_from_lesson(
     db: &mut Connection,
     caller: &Caller,
     session: i64,
     what: &'static str,
     id: i64,
-    erase: impl FnOnce(&Connection) -> Result<usize, AppError>,
+    erase: impl FnOnce(&Connection) -> Result<Vec<i64>, AppError>,
 ) -> Result<Erased, AppError> {
     let tx = db.transaction()?;
     let scope =
@@ -235,11 +245,11 @@ fn erase_from_lesson(
         &caller.name,
         "erase",
         About { session: Some(session), class: Some(scope.class_id), ..About::default() },
-        serde_json::json!({"what": what, "id": id, "crops": crops}),
+        serde_json::json!({"what": what, "id": id, "crops": crops.len()}),
     )?;
     tx.commit()?;
     checkpoint(db)?;
-    Ok(Erased { status: Status::Success, erased: what, id, crops, attendance_kept: None })
+    Ok(Erased::of(what, id, crops, None))
 }
 
 /// `DELETE /face-crops/{id}/`: one face and its vectors.
@@ -251,9 +261,7 @@ pub(crate) async fn delete_crop(
     state
         .write(move |db, _| {
             let session = scope::crop(db, &caller, crop)?;
-            erase_from_lesson(db, &caller, session, "crop", crop, |tx| {
-                Ok(tx.execute("DELETE FROM face_crops WHERE id = ?1", [crop])?)
-            })
+            erase_from_lesson(db, &caller, session, "crop", crop, |tx| delete_crops(tx, "id = ?1", crop))
         })
         .await
         .map(Json)
@@ -270,7 +278,7 @@ pub(crate) async fn delete_photo(
             scope::photo(db, &caller, photo)?;
             let session: i64 = db.query_row("SELECT session_id FROM photos WHERE id = ?1", [photo], |r| r.get(0))?;
             erase_from_lesson(db, &caller, session, "photo", photo, |tx| {
-                let crops = tx.execute("DELETE FROM face_crops WHERE photo_id = ?1", [photo])?;
+                let crops = delete_crops(tx, "photo_id = ?1", photo)?;
                 tx.execute("DELETE FROM photos WHERE id = ?1", [photo])?;
                 Ok(crops)
             })
@@ -288,7 +296,7 @@ pub(crate) async fn delete_session(
     state
         .write(move |db, _| {
             erase_from_lesson(db, &caller, session, "session", session, |tx| {
-                let crops = tx.execute("DELETE FROM face_crops WHERE session_id = ?1", [session])?;
+                let crops = delete_crops(tx, "session_id = ?1", session)?;
                 tx.execute("DELETE FROM photos WHERE session_id = ?1", [session])?;
                 tx.execute("DELETE FROM sessions WHERE id = ?1", [session])?;
                 Ok(crops)

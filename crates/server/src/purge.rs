@@ -84,15 +84,19 @@ pub(crate) fn purge(
 
 /// `GET /retention/`: the schedule in force, in numbers and in words.
 pub(crate) async fn schedule(State(state): State<AppState>) -> Json<RetentionAnswer> {
-    let s = state.retention;
-    Json(RetentionAnswer {
+    Json(answer(&state.retention))
+}
+
+/// A schedule, answered.
+pub(crate) fn answer(s: &Schedule) -> RetentionAnswer {
+    RetentionAnswer {
         lesson_faces_days: s.lesson_faces_days,
         photos_days: s.photos_days,
         leavers_days: s.leavers_days,
         template_max_days: s.template_max_days,
         keep_attendance_of_erased: s.keep_attendance_of_erased,
         notice: s.describe(),
-    })
+    }
 }
 
 /// `POST /retention/purge/?dry_run=true|false` (admins; a dry run unless `false`).

@@ -658,6 +658,11 @@ pub struct Pupil {
     pub class_ids: Vec<i64>,
     /// Their consent standing: `not_asked`, `given`, `refused`, `withdrawn`.
     pub consent: String,
+    /// `YYYY-MM-DD`: the day their oldest reference face reaches the schedule's
+    /// `template_max_days` and is erased; `null` without reference faces.
+    pub reenrol_by: Option<String>,
+    /// Whether to ask for a new reference face now (60 days or less before `reenrol_by`).
+    pub reenrol_due: bool,
 }
 
 /// `PATCH /people/{id}/`: `{"name": "Ana Lima"}` and/or `{"external_id": "MIS-0042"}`.
@@ -826,6 +831,10 @@ pub struct ConsentAnswer {
     pub consent: &'static str,
     /// Every record, oldest first.
     pub history: Vec<ConsentEntry>,
+    /// In the answer to a `PUT`: the pupil's reference crops it erased (empty while consent is
+    /// given), for a page to drop what it holds of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erased_crop_ids: Option<Vec<i64>>,
 }
 
 /// Answer to an erasure (`DELETE` of a pupil, crop, photo or session).
@@ -839,9 +848,18 @@ pub struct Erased {
     pub id: i64,
     /// How many face crops (with their vectors) went with it.
     pub crops: usize,
+    /// Their ids: a page drops whatever it still holds of them (its upload queue).
+    pub crop_ids: Vec<i64>,
     /// For a pupil: whether their finalised attendance marks were kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attendance_kept: Option<bool>,
+}
+
+impl Erased {
+    /// `what` `id` erased with crops `crop_ids`.
+    pub fn of(what: &'static str, id: i64, crop_ids: Vec<i64>, attendance_kept: Option<bool>) -> Erased {
+        Erased { status: Status::Success, erased: what, id, crops: crop_ids.len(), crop_ids, attendance_kept }
+    }
 }
 
 /// `?from=YYYY-MM-DD&to=YYYY-MM-DD&person_id=` of the audit log.
@@ -893,6 +911,99 @@ pub struct RetentionAnswer {
     pub keep_attendance_of_erased: bool,
     /// The same in words, for a notice to parents.
     pub notice: Vec<String>,
+}
+
+/// `GET /settings/` (admins): the deployment as it runs, for a data-protection impact
+/// assessment — where the data is, how long it stays, which model and thresholds decide, who
+/// can sign in, what is held now (counts only).
+#[derive(Debug, Serialize)]
+pub struct SettingsAnswer {
+    /// The backend and its version: `facenet-server 0.1.0`, `django facenet_attendance 0.1.0`.
+    pub backend: String,
+    /// Where the data is and what erasing it does there.
+    pub storage: StorageSetting,
+    /// The schedule in force (as `GET /retention/`).
+    pub retention: RetentionAnswer,
+    /// The models whose vectors are accepted, with the thresholds that name a face.
+    pub models: Vec<ModelSetting>,
+    /// Who can sign in.
+    pub accounts: AccountsSetting,
+    /// Limits on requests.
+    pub limits: LimitsSetting,
+    /// What the page may load and run, as sent with the page (`null` where the Django project
+    /// does not install the app's `PageHeaders`).
+    pub content_security_policy: Option<&'static str>,
+    /// What is held now, counted.
+    pub held: HeldCounts,
+}
+
+/// Where the data is.
+#[derive(Debug, Serialize)]
+pub struct StorageSetting {
+    /// `sqlite` or `postgresql`.
+    pub engine: &'static str,
+    /// The database file, or the database's name and host.
+    pub location: String,
+    /// What an erasure does to the bytes.
+    pub erasure: &'static str,
+}
+
+/// One model's vectors.
+#[derive(Debug, Serialize)]
+pub struct ModelSetting {
+    /// `facenet`, `facenet512`.
+    pub model_name: String,
+    /// The served weights' version.
+    pub model_version: String,
+    /// Numbers per vector.
+    pub dimensions: usize,
+    /// The cosine distance under which a face is named, by default.
+    pub threshold: Option<f32>,
+}
+
+/// Who can sign in.
+#[derive(Debug, Serialize)]
+pub struct AccountsSetting {
+    /// Accounts that reach every class.
+    pub admins: i64,
+    /// Accounts that reach their own classes.
+    pub teachers: i64,
+    /// Tokens neither revoked nor expired.
+    pub live_tokens: i64,
+    /// Whether the server has an admin token of its own besides the accounts' (`--token`).
+    pub server_token: bool,
+    /// How tokens are kept.
+    pub token_storage: &'static str,
+}
+
+/// Limits on requests.
+#[derive(Debug, Serialize)]
+pub struct LimitsSetting {
+    /// Failed sign-ins answered per minute before `429 TooManyRequests`.
+    pub failed_sign_ins_per_minute: u32,
+    /// A request's longest time, body included (`null` where the WSGI server sets it).
+    pub request_timeout_seconds: Option<u64>,
+    /// The largest image upload.
+    pub max_image_body: usize,
+}
+
+/// What is held now.
+#[derive(Debug, Serialize)]
+pub struct HeldCounts {
+    /// Pupils not erased.
+    pub pupils: i64,
+    /// Of them, with consent given.
+    pub consent_given: i64,
+    /// Pupils' reference faces (with their vectors).
+    pub reference_faces: i64,
+    /// Faces of lessons that are no reference face.
+    pub lesson_faces: i64,
+    /// Whole photos whose image is stored.
+    pub photo_images: i64,
+    /// Lessons.
+    pub lessons: i64,
+    /// Entries in the audit log.
+    pub audit_entries: i64,
 }
 
 /// `?dry_run=true|false` of a purge (default true).

@@ -293,7 +293,8 @@ async fn enrolled_people_are_assigned_and_the_rest_clustered() {
     let class = people[0]["class_ids"][0].clone();
     assert_eq!(
         people,
-        json!([{"id": person["person_id"], "person_id": person["person_id"], "name": "Ana", "external_id": null, "crops": 1, "class_ids": [class], "consent": "given"}]),
+        json!([{"id": person["person_id"], "person_id": person["person_id"], "name": "Ana", "external_id": null, "crops": 1, "class_ids": [class], "consent": "given",
+                "reenrol_by": people[0]["reenrol_by"], "reenrol_due": false}]),
         "Bo was rolled back"
     );
 

@@ -51,9 +51,17 @@ def require(person_id):
         )
 
 
+def delete_crops(crops):
+    """Deletes the crops of a queryset with their vectors; their ids, which an erasure answers so
+    that a page can drop what it still holds of them (its upload queue)."""
+    ids = sorted(crops.values_list("id", flat=True))
+    FaceCrop.objects.filter(id__in=ids).delete()
+    return ids
+
+
 def erase_biometrics(person_id):
-    """A pupil's reference crops with their vectors, and every verdict naming them: (crops, verdicts)."""
-    crops = FaceCrop.objects.filter(person_id=person_id).delete()[1].get("facenet_attendance.FaceCrop", 0)
+    """A pupil's reference crops with their vectors, and every verdict naming them: (crop ids, verdicts)."""
+    crops = delete_crops(FaceCrop.objects.filter(person_id=person_id))
     verdicts = FaceCrop.objects.filter(verdict_person_id=person_id).update(verdict=None, verdict_person=None)
     return crops, verdicts
 
@@ -91,10 +99,10 @@ class Consent(ApiView):
             history = list(ConsentRecord.objects.filter(person_id=self.id).order_by("id").values_list("state", "by_whom"))
             standing = rules.consent_standing(history)
             Person.objects.filter(id=self.id).update(consent=standing)
-            crops = 0 if standing == "given" else erase_biometrics(self.id)[0]
+            crops = [] if standing == "given" else erase_biometrics(self.id)[0]
             record(self.caller.name, "consent", person=self.id,
-                   detail=dict(state=state, by=by, standing=standing, crops_erased=crops))
-            return ok(consent_answer(self.id))
+                   detail=dict(state=state, by=by, standing=standing, crops_erased=len(crops)))
+            return ok({**consent_answer(self.id), "erased_crop_ids": crops})
 
 
 def open_unless_admin(c, session_id):
@@ -102,7 +110,18 @@ def open_unless_admin(c, session_id):
 
 
 def erased(what, id, crops, **more):
-    return ok(dict(status="success", erased=what, id=id, crops=crops, **more))
+    """The answer to an erasure: what, its id, the crops that went with it (ids)."""
+    return ok(dict(status="success", erased=what, id=id, crops=len(crops), crop_ids=crops, **more))
+
+
+def erase_from_lesson(c, session_id, what, id, erase):
+    """Erases ``what`` (``id``) of lesson ``session_id`` — a teacher only while its register is
+    open, an admin whatever is asked —, audited; ``erase()`` deletes and answers the crops' ids."""
+    with transaction.atomic():
+        class_id = open_unless_admin(c, session_id)
+        crops = erase()
+        record(c.name, "erase", session=session_id, school_class=class_id, detail=dict(what=what, id=id, crops=len(crops)))
+    return erased(what, id, crops)
 
 
 def strip_from_stored_registers(person_id):
@@ -129,40 +148,38 @@ def erase_person(c, person_id):
         else:
             strip_from_stored_registers(person_id)
             Person.objects.filter(id=person_id).delete()
-        record(c.name, "erase", person=person_id, detail=dict(what="pupil", crops=crops, attendance_kept=keep))
+        record(c.name, "erase", person=person_id, detail=dict(what="pupil", crops=len(crops), attendance_kept=keep))
     return erased("pupil", person_id, crops, attendance_kept=keep)
 
 
 class Crop(ApiView):
     def delete(self, request, id):
-        with transaction.atomic():
-            session_id = scope.crop(self.caller, self.id)
-            class_id = open_unless_admin(self.caller, session_id)
-            FaceCrop.objects.filter(id=self.id).delete()
-            record(self.caller.name, "erase", session=session_id, school_class=class_id, detail=dict(what="crop", id=self.id))
-        return erased("crop", self.id, 1)
+        session_id = scope.crop(self.caller, self.id)
+        return erase_from_lesson(self.caller, session_id, "crop", self.id, lambda: delete_crops(FaceCrop.objects.filter(id=self.id)))
 
 
 class OnePhoto(ApiView):
     def delete(self, request, id):
-        with transaction.atomic():
-            scope.photo(self.caller, self.id)
-            session_id = Photo.objects.filter(id=self.id).values_list("session_id", flat=True).first()
-            class_id = open_unless_admin(self.caller, session_id)
-            crops = FaceCrop.objects.filter(photo_id=self.id).delete()[1].get("facenet_attendance.FaceCrop", 0)
+        scope.photo(self.caller, self.id)
+        session_id = Photo.objects.filter(id=self.id).values_list("session_id", flat=True).first()
+
+        def erase():
+            crops = delete_crops(FaceCrop.objects.filter(photo_id=self.id))
             Photo.objects.filter(id=self.id).delete()
-            record(self.caller.name, "erase", session=session_id, school_class=class_id, detail=dict(what="photo", id=self.id, crops=crops))
-        return erased("photo", self.id, crops)
+            return crops
+
+        return erase_from_lesson(self.caller, session_id, "photo", self.id, erase)
 
 
 def delete_session(c, session_id):
     """``DELETE /sessions/{id}/``: a lesson with everything of it."""
-    with transaction.atomic():
-        class_id = open_unless_admin(c, session_id)
-        crops = FaceCrop.objects.filter(session_id=session_id).count()
+
+    def erase():
+        crops = delete_crops(FaceCrop.objects.filter(session_id=session_id))
         Session.objects.filter(id=session_id).delete()
-        record(c.name, "erase", session=session_id, school_class=class_id, detail=dict(what="session", crops=crops))
-    return erased("session", session_id, crops)
+        return crops
+
+    return erase_from_lesson(c, session_id, "session", session_id, erase)
 
 
 class PersonExport(ApiView):
@@ -233,22 +250,24 @@ class Audit(ApiView):
 
 class AuditCsv(ApiView):
     def get(self, request):
-        def field(value):
-            return "" if value is None else rules.csv_field(str(value))
+        lines = [
+            # The detail as serde_json writes it: compact.
+            (e["id"], e["at"], e["actor"], e["action"], e["person_id"], e["session_id"], e["class_id"],
+             json.dumps(e["detail"], separators=(",", ":"), ensure_ascii=False))
+            for e in audit_entries(self.caller, request)
+        ]
+        return csv_answer("audit.csv", rules.audit_csv(lines))
 
-        lines = [f"{rules.BOM}id,at,actor,action,person_id,session_id,class_id,detail"]
-        for e in audit_entries(self.caller, request):
-            # As serde_json writes it: no spaces.
-            detail = json.dumps(e["detail"], separators=(",", ":"), ensure_ascii=False)
-            lines.append(",".join([str(e["id"]), e["at"], field(e["actor"]), e["action"], field(e["person_id"]),
-                                   field(e["session_id"]), field(e["class_id"]), field(detail)]))
-        return csv_answer("audit.csv", "\n".join(lines) + "\n")
+
+def retention_answer():
+    """The schedule in force, in numbers and in words (``GET /retention/``)."""
+    s = schedule()
+    return {**s, "notice": rules.retention_notice(**s)}
 
 
 class Retention(ApiView):
     def get(self, request):
-        s = schedule()
-        return ok({**s, "notice": rules.retention_notice(**s)})
+        return ok(retention_answer())
 
 
 def due(s):

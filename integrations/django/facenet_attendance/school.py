@@ -12,7 +12,7 @@ import facenet_attendance_rules as rules
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from . import privacy, register, scope
@@ -238,14 +238,26 @@ def pupil_answers(c, roster=None, one=None):
     if one is not None:
         people = people.filter(id=one)
     reach = set(scope.classes(c).values_list("id", flat=True))
-    crops = dict(FaceCrop.objects.filter(person__in=people).values_list("person_id").annotate(n=Count("id")))
+    crops = {}
+    for person_id, n, oldest in FaceCrop.objects.filter(person__in=people).values_list("person_id").annotate(n=Count("id"), oldest=Min("created_at")).values_list("person_id", "n", "oldest"):
+        crops[person_id] = (n, oldest)
+    today = timezone.now().strftime("%Y-%m-%d")
+    max_days = privacy.schedule()["template_max_days"]
+
+    def reenrol(person_id):
+        # As the roster answers it (the crate's Schedule::reenrolment): by when, and whether to ask now.
+        if person_id not in crops:
+            return dict(reenrol_by=None, reenrol_due=False)
+        by, due = rules.reenrolment(timestamp(crops[person_id][1]), today, max_days)
+        return dict(reenrol_by=by, reenrol_due=due)
+
     classes = {}
     for person_id, class_id in RosterEntry.objects.filter(person__in=people).order_by("school_class_id").values_list("person_id", "school_class_id"):
         if class_id in reach:
             classes.setdefault(person_id, []).append(class_id)
     return [
-        dict(id=p.id, person_id=p.id, name=p.name, external_id=p.external_id, crops=crops.get(p.id, 0), class_ids=classes.get(p.id, []),
-             consent=p.consent)
+        dict(id=p.id, person_id=p.id, name=p.name, external_id=p.external_id, crops=crops.get(p.id, (0,))[0],
+             class_ids=classes.get(p.id, []), consent=p.consent, **reenrol(p.id))
         for p in sorted(people.distinct(), key=lambda p: (p.name, p.id))
     ]
 
@@ -312,7 +324,7 @@ class ClassPupil(ApiView):
             if left:
                 Person.objects.filter(id=self.person_id).update(left_at=timezone.now())
                 if privacy.schedule()["leavers_days"] == 0:
-                    erased = privacy.erase_biometrics(self.person_id)[0]
+                    erased = len(privacy.erase_biometrics(self.person_id)[0])
             privacy.record(self.caller.name, "roster", person=self.person_id, school_class=self.id,
                            detail=dict(added=False, left_school=left, crops_erased=erased))
         return ok(dict(status="success", class_id=self.id, person_id=self.person_id))

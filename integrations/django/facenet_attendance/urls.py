@@ -8,7 +8,7 @@ import re
 
 from django.urls import path, re_path
 
-from . import privacy, school, views
+from . import deployment, privacy, school, views
 from .contract import CONTRACT
 
 VIEWS = {
@@ -48,6 +48,7 @@ VIEWS = {
     "AUDIT_CSV": privacy.AuditCsv,
     "RETENTION": privacy.Retention,
     "PURGE": privacy.Purge,
+    "SETTINGS": deployment.Settings,
 }
 OLD = {"OLD_GENERATE_EMBEDDING", "OLD_GENERATE_EMBEDDINGS_BATCH"}
 missing = set(CONTRACT["paths"]) - set(VIEWS) - OLD

@@ -24,7 +24,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "example.isolation.CrossOriginIsolation",
+    "facenet_attendance.headers.PageHeaders",
 ]
 ROOT_URLCONF = "example.urls"
 USE_TZ = True

@@ -90,7 +90,7 @@ export function schoolTests(getBackend) {
       assert.equal(created.expires_at, null);
     }
     const me = (await callers.a('GET', url('ME'))).body;
-    assert.deepEqual(me, { id: a.id, name: a.name, admin: false, class_ids: [s.classes.a] });
+    assert.deepEqual(me, { id: a.id, name: a.name, admin: false, class_ids: [s.classes.a], database_id: me.database_id });
     assertError(await client({ url: getBackend().url, token: revoked.token })('GET', url('ME')), 'Unauthorized', 'a revoked token');
     const listed = (await admin('GET', url('USERS'))).body;
     const entry = listed.find((u) => u.id === revoked.id);

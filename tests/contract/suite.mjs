@@ -138,6 +138,47 @@ export function contractTests(getBackend) {
     assertError(await call('GET', url('SESSIONS'), { token: null, headers: { authorization: `Basic ${getBackend().token}` } }), 'Unauthorized');
   });
 
+  test('idempotency: a create sent again with its Idempotency-Key is answered once; the key with another request is refused', async () => {
+    setup();
+    const me = (await call('GET', url('ME'))).body;
+    assert.match(me.database_id, /^[0-9a-f]{32}$/, 'the database names itself');
+    assert.equal((await call('GET', url('ME'))).body.database_id, me.database_id, 'and keeps its name');
+    const key = (what) => ({ 'idempotency-key': `${what}-${run}` });
+    const twice = async (method, path, options) => [await call(method, path, options), await call(method, path, options)];
+
+    const [s1, s2] = await twice('POST', url('SESSIONS'), { json: { name: `idem ${run}` }, headers: key('session') });
+    assert.equal(s1.status, 201, s1.text);
+    assert.deepEqual([s2.status, s2.body], [201, s1.body], 'the first answer again');
+    assert.equal(s2.headers.get('idempotent-replayed'), 'true');
+    assert.equal((await call('GET', url('SESSIONS'))).body.filter((s) => s.name === `idem ${run}`).length, 1, 'one session, not two');
+    const session = s1.body.id;
+
+    const crop = { body: FACE, headers: { 'content-type': 'image/jpeg', ...key('crop') } };
+    const [c1, c2] = await twice('POST', `${url('SESSION_CROPS', session)}?filename=face.jpg`, crop);
+    assert.deepEqual([c1.status, c2.body.crop_id], [201, c1.body.crop_id]);
+    assert.equal((await call('GET', url('SESSION_CROPS', session))).body.length, 1, 'one crop');
+    assertError(await call('POST', `${url('SESSION_CROPS', session)}?filename=other.jpg`, crop), 'IdempotencyKeyReused', 'the key with another query');
+    assertError(await call('POST', url('SESSIONS'), { json: { name: `another ${run}` }, headers: key('session') }), 'IdempotencyKeyReused', 'the key with another body');
+
+    const vector = { json: { model_name: 'facenet', model_version: VERSION, embedding: vectors(4).centre() }, headers: key('vector') };
+    const [v1, v2] = await twice('POST', url('CROP_EMBEDDING', c1.body.crop_id), vector);
+    assert.deepEqual([v1.status, v2.status, v2.body, v2.headers.get('idempotent-replayed')], [200, 200, v1.body, 'true'], 'a vector retried: the first answer');
+    assertError(await call('POST', url('CROP_EMBEDDING', c1.body.crop_id), { json: { ...vector.json, embedding: vectors(6).centre() } }), 'EmbeddingExists', 'the first vector is the one stored');
+    // A typed rejection is final too: the same request again is refused the same way.
+    const bad = { json: { model_name: 'facenet', model_version: VERSION, embedding: [1, 2] }, headers: key('bad') };
+    const [b1, b2] = await twice('POST', url('CROP_EMBEDDING', c1.body.crop_id), bad);
+    assertError(b1, 'InvalidEmbedding');
+    assert.deepEqual([b2.status, b2.body, b2.headers.get('idempotent-replayed')], [b1.status, b1.body, 'true']);
+    const batch = { json: { model_name: 'facenet', model_version: VERSION, items: [{ crop_id: c1.body.crop_id, embedding: vectors(5).centre(), force_regenerate: true }] }, headers: key('batch') };
+    const [t1, t2] = await twice('POST', url('EMBEDDINGS_BATCH'), batch);
+    assert.deepEqual([t1.status, t2.body], [200, t1.body]);
+    assertError(await call('POST', url('SESSIONS'), { json: { name: 'x' }, headers: { 'idempotency-key': ' ' } }), 'InvalidRequest', 'an empty key');
+    // Keys are the caller's own: another account's same key is another request.
+    const other = client({ url: getBackend().url, token: (await call('POST', url('USERS'), { json: { name: `Idem ${run}`, admin: true } })).body.token });
+    const mine = await other('POST', url('SESSIONS'), { json: { name: `idem ${run}` }, headers: key('session') });
+    assert.ok(mine.status === 201 && mine.body.id !== session && !mine.headers.get('idempotent-replayed'), mine.text);
+  });
+
   test('answers are never cached: the API and its images say no-store', async () => {
     setup();
     const session = await newSession();

@@ -271,9 +271,15 @@ pub(crate) async fn me(
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Me>, AppError> {
     state
-        .read(move |db, _| {
+        .read(move |db, state| {
             let class_ids = crate::scope::class_ids(db, &caller)?;
-            Ok(Me { id: caller.id, name: caller.name, admin: caller.admin, class_ids })
+            Ok(Me {
+                id: caller.id,
+                name: caller.name,
+                admin: caller.admin,
+                class_ids,
+                database_id: state.database_id.clone(),
+            })
         })
         .await
         .map(Json)

@@ -11,7 +11,7 @@ use crate::wire::{
     BatchAnswer, BatchPost, BatchResult, Crop, CropCreated, EmbeddingPost, EmbeddingStored, FaceBox, NewSession, Photo,
     PhotoCreated, PhotoInfo, SessionCreated, SessionSummary, Status, UploadQuery,
 };
-use crate::{accounts, audit, classes, privacy, purge, record, register, reports, settings, AppState};
+use crate::{accounts, audit, classes, idempotency, privacy, purge, record, register, reports, settings, AppState};
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, Request, State};
 use axum::http::header;
@@ -218,6 +218,8 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route(FINALIZE, post(record::finalize))
         .route(REOPEN, post(record::reopen))
         .route(CROP_PERSON, put(record::set_verdict).delete(record::clear_verdict))
+        // Layers run last-added first: the token, then the Idempotency-Key (it needs the caller).
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotent))
         .route_layer(axum::middleware::from_fn_with_state(state, accounts::require_token))
         // The old system's calls, answered for anyone: where vectors come from now.
         .route(OLD_GENERATE_EMBEDDING, any(old_embedding_url))

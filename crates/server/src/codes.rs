@@ -64,6 +64,9 @@ api_error_codes! {
     /// The pupil's consent to the use of their face is not given (or was refused or
     /// withdrawn): they cannot be enrolled, matched or given a face.
     ConsentRequired = 409,
+    /// The `Idempotency-Key` was used before with another request (another call or body): a
+    /// new request needs a new key.
+    IdempotencyKeyReused = 422,
     /// A call of the old server-side embedding service: vectors are computed in the browser
     /// now and posted to the embedding endpoints.
     EndpointMoved = 410,

@@ -251,7 +251,29 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX audit_person ON audit(person_id);
      CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    // 5: what a client needs to send safely. The database's identity (random, made once): a
+    // page's upload queue is kept per database, so that nothing queued for one is sent to another
+    // (a restored backup, a reset, another school's server). The answers to requests that carried
+    // an Idempotency-Key (idempotency.rs), by caller and key, kept a day.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     INSERT INTO meta (key, value) VALUES ('database_id', lower(hex(randomblob(16))));
+     CREATE TABLE idempotency (
+        caller TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        content_type TEXT,
+        body BLOB NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (datetime('now')),
+        PRIMARY KEY (caller, key)
+     );
+     CREATE INDEX idempotency_created ON idempotency(created_at);",
 ];
+
+/// This database's identity (`meta.database_id`).
+pub(crate) fn database_id(db: &Connection) -> Result<String, AppError> {
+    Ok(db.query_row("SELECT value FROM meta WHERE key = 'database_id'", [], |r| r.get(0))?)
+}
 
 /// Opens (creating) `dir/facenet.sqlite3` and brings its schema up to date.
 ///

@@ -24,6 +24,9 @@ pub enum AppError {
     /// The call clashes with what is stored.
     #[error("{0}")]
     Conflict(String),
+    /// An `Idempotency-Key` sent again with another request.
+    #[error("this Idempotency-Key was used with another request ({0}); send a new key for a new request")]
+    IdempotencyKeyReused(String),
     /// The pupil's consent is not given.
     #[error("pupil {0}'s consent to the use of their face is {1}: record it first (PUT /api/attendance/people/{0}/consent/)")]
     ConsentRequired(i64, &'static str),
@@ -74,6 +77,7 @@ impl AppError {
             AppError::Forbidden(_) => ErrorType::Api(A::Forbidden),
             AppError::TooManyRequests => ErrorType::Api(A::TooManyRequests),
             AppError::Conflict(_) => ErrorType::Api(A::Conflict),
+            AppError::IdempotencyKeyReused(_) => ErrorType::Api(A::IdempotencyKeyReused),
             AppError::RegisterFinalized(_) => ErrorType::Api(A::RegisterFinalized),
             AppError::ConsentRequired(..) => ErrorType::Api(A::ConsentRequired),
             AppError::CropNotFound(_) => ErrorType::Api(A::CropNotFound),

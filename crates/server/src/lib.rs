@@ -25,6 +25,7 @@ mod classes;
 mod codes;
 mod db;
 mod error;
+mod idempotency;
 mod privacy;
 mod purge;
 mod record;
@@ -75,6 +76,10 @@ pub struct Inner {
     pub retention: Schedule,
     /// Failed sign-ins in the current minute: (its start, how many) (accounts.rs).
     failed_sign_ins: std::sync::Mutex<(std::time::Instant, u32)>,
+    /// The database's identity (`GET /me/`'s `database_id`).
+    pub database_id: String,
+    /// Idempotency keys whose first request is being answered: (caller, key) (idempotency.rs).
+    in_flight: std::sync::Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -118,8 +123,12 @@ impl AppState {
         let dimensions = models.iter().cloned().collect();
         let thresholds =
             manifest.outputs.iter().filter_map(|o| Some((o.model.clone(), o.same_person_threshold?))).collect();
+        let db = db::Db::open(data_dir)?;
+        let database_id = db.read(db::database_id).map_err(|e| e.to_string())?;
         Ok(AppState(Arc::new(Inner {
-            db: db::Db::open(data_dir)?,
+            db,
+            database_id,
+            in_flight: std::sync::Mutex::new(std::collections::HashSet::new()),
             token: token.map(str::to_string),
             models,
             model_version: sha[..facenet_wasm::MODEL_VERSION_LEN].to_string(),

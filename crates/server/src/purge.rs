@@ -74,6 +74,13 @@ pub(crate) fn purge(
             serde_json::json!(counts.iter().map(|c| (c.kind, c.count)).collect::<std::collections::BTreeMap<_, _>>());
         audit::record(&tx, actor, "purge", About::default(), detail)?;
     }
+    if !dry_run {
+        // Housekeeping, not the schedule's: answers kept for Idempotency-Key retries.
+        tx.execute(
+            "DELETE FROM idempotency WHERE created_at < datetime('now', '-' || ?1 || ' hours')",
+            [crate::idempotency::KEEP_HOURS],
+        )?;
+    }
     tx.commit()?;
     if !dry_run && erased > 0 {
         checkpoint(db)?;

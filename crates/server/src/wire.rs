@@ -592,6 +592,9 @@ pub struct Me {
     pub admin: bool,
     /// The classes it reaches.
     pub class_ids: Vec<i64>,
+    /// The database's identity: a client keeps what it queues per database, and sends nothing
+    /// queued for one database to another.
+    pub database_id: String,
 }
 
 // ---- classes and rosters ---------------------------------------------------------------

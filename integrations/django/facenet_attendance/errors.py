@@ -23,6 +23,14 @@ class ApiError(Exception):
         self.message = message
 
 
+class Replayed(Exception):
+    """The first answer to an Idempotency-Key, sent again (idempotency.py)."""
+
+    def __init__(self, response):
+        super().__init__("replayed")
+        self.response = response
+
+
 def crop_not_found(crop_id):
     return ApiError("CropNotFound", f"no face crop {crop_id}")
 
@@ -36,6 +44,8 @@ def error_response(code, message):
 
 def answer(exc):
     """The JSON answer for any exception a view raised."""
+    if isinstance(exc, Replayed):
+        return exc.response
     if isinstance(exc, ApiError):
         return error_response(exc.code, exc.message)
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):

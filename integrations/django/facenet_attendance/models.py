@@ -182,3 +182,26 @@ class AuditEntry(models.Model):
     session_id = models.BigIntegerField(null=True)
     class_id = models.BigIntegerField(null=True)
     detail = models.JSONField(default=dict)
+
+
+class Installation(models.Model):
+    """This database's identity, made once (migration 0004): a page's upload queue is kept per
+    database, so that nothing queued for one is sent to another (facenet-server's meta table)."""
+
+    database_id = models.CharField(max_length=32, unique=True)
+
+
+class IdempotentRequest(models.Model):
+    """The answer to a write that carried an ``Idempotency-Key`` (idempotency.py), by caller and
+    key; ``status`` is null while the first request is being answered. Kept a day."""
+
+    caller = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status = models.IntegerField(null=True)
+    content_type = models.CharField(max_length=100, null=True)
+    body = models.BinaryField(default=b"")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["caller", "key"], name="facenet_idempotency_caller_key")]

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
 
-from . import scope
+from . import idempotency, scope
 from .errors import ApiError
 from .models import (
     AuditEntry, ConsentRecord, Embedding, FaceCrop, Mark, Person, Photo, RegisterMark, RosterEntry, Session,
@@ -294,6 +294,8 @@ def purge(dry_run, actor):
                 else:
                     FaceCrop.objects.filter(id__in=list(queryset.values_list("id", flat=True))).delete()
             counts.append(dict(kind=kind, count=n))
+        if not dry_run:
+            idempotency.purge_old()  # housekeeping, not the schedule's
         if not dry_run and any(x["count"] for x in counts):
             record(actor, "purge", detail={x["kind"]: x["count"] for x in counts})
     assert [x["kind"] for x in counts] == rules.PURGE_KINDS

@@ -19,7 +19,7 @@ from . import privacy, register, scope
 from .auth import live_tokens, new_token, token_hash
 from .errors import ApiError
 from .models import (
-    AccessToken, FaceCrop, Mark, Person, Photo, RegisterEvent, RegisterMark, RosterEntry, SchoolClass, Session,
+    AccessToken, FaceCrop, Installation, Mark, Person, Photo, RegisterEvent, RegisterMark, RosterEntry, SchoolClass, Session,
     StoredRegister,
 )
 from .views import ApiView, csv_answer, json_body, ok, read_body, timestamp
@@ -86,7 +86,8 @@ def is_admin(user):
 class Me(ApiView):
     def get(self, request):
         c = self.caller
-        return ok(dict(id=c.id, name=c.name, admin=c.admin, class_ids=list(scope.classes(c).order_by("id").values_list("id", flat=True))))
+        return ok(dict(id=c.id, name=c.name, admin=c.admin, class_ids=list(scope.classes(c).order_by("id").values_list("id", flat=True)),
+                       database_id=Installation.objects.values_list("database_id", flat=True).get()))
 
 
 class Users(ApiView):

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 import facenet_attendance_rules as rules
 
-from . import contract, register, scope
+from . import contract, idempotency, register, scope
 from .auth import BearerAuthentication
 from .errors import ApiError, crop_not_found, error_response, exception_handler
 from .images import checked_image
@@ -35,7 +35,10 @@ def read_body(request, limit):
     length = request.META.get("CONTENT_LENGTH") or "0"
     if length.isdigit() and int(length) > limit:
         raise ApiError("PayloadTooLarge", f"a body of {length} bytes; this call takes at most {limit}")
-    data = request._request.read(limit + 1)
+    # A request with an Idempotency-Key had its body read for its fingerprint (idempotency.py).
+    data = getattr(request._request, "facenet_body", None)
+    if data is None:
+        data = request._request.read(limit + 1)
     if len(data) > limit:
         raise ApiError("PayloadTooLarge", f"a body over {limit} bytes; this call takes at most {limit}")
     return data
@@ -59,10 +62,13 @@ class ApiView(APIView):
     def get_exception_handler(self):
         return exception_handler
 
+    idempotent = None  # this request's Idempotency-Key row, if it has one
+
     def finalize_response(self, request, response, *args, **kwargs):
         # Answers hold pupils' names, marks and faces: no cache keeps them.
         response = super().finalize_response(request, response, *args, **kwargs)
         response.setdefault("Cache-Control", "no-store")
+        idempotency.finish(self.idempotent, response)
         return response
 
     def initial(self, request, *args, **kwargs):
@@ -71,6 +77,7 @@ class ApiView(APIView):
         self.id = path_id(kwargs["id"]) if "id" in kwargs else None
         self.person_id = path_id(kwargs["person_id"]) if "person_id" in kwargs else None
         self.caller = scope.caller(request)
+        self.idempotent = idempotency.begin(self, request)
 
 
 def session_summaries(c, one=None):

@@ -2,7 +2,7 @@
 // (FaceEmbedder.detect: decode, RetinaFace, post-processing, alignment, crops) against the same
 // RetinaFace ONNX in onnxruntime-web (1 thread: canvas → BGR tensor → run(), no
 // post-processing) and face-api's own detector (ssdMobilenetv1, tfjs wasm). Then a 30-face
-// classroom-like photo from drop to 30 stored vectors, and wasm memory over 100 photos.
+// classroom-like photo from drop to 30 vectors, and wasm memory over 100 photos.
 //
 //   node benches/detect.mjs            (scripts/build-wasm first)
 import { execFileSync } from 'node:child_process';
@@ -125,19 +125,14 @@ const result = await page.evaluate(`(async () => {
   e = await FaceEmbedder.create({ workers: 2, detector: true });
   while (e.workers < 2) await new Promise((r) => setTimeout(r, 50));
   await e.embedFaces(photos[1280][0]); // both workers warm, plans built for this size
-  const { EmbeddingUploader } = await import('/www/client/uploader.js');
-  const uploader = new EmbeddingUploader({ token: 'test-token', baseUrl: location.origin });
   const classroomRuns = [];
   for (let r = 0; r < 5; r++) {
     const t0 = performance.now();
     const faces = await e.embedFaces(classroom);
     const tDetectEmbed = performance.now() - t0;
-    await Promise.all(faces.map((f, i) => uploader.enqueue({ cropId: 100000 + r * 100 + i, model: f.model, modelVersion: f.modelVersion, embedding: f.embedding })));
-    classroomRuns.push({ faces: faces.length, vectorsMs: tDetectEmbed, storedMs: performance.now() - t0 });
+    classroomRuns.push({ faces: faces.length, vectorsMs: tDetectEmbed });
   }
   out.classroom = classroomRuns;
-  const stored = await (await fetch('/__test/stored')).json();
-  out.classroomStored = Object.keys(stored).length;
 
   // Memory: 100 photos (full-size samples, the tiled path) through detect + embed, 1 worker.
   e.terminate();
@@ -169,9 +164,8 @@ for (const w of WIDTHS) {
   console.log(`| ${w} px | ${f(o.median)} (${f(o.p95)}); first of a shape ${f(first.median)}; faces ${faces(result.ours[w].faces)} | ${f(r.median)} (${f(rr.median)}) | ${f(fa.median)}; faces ${faces(result.faceApi[w].faces)} | ${(o.median / r.median).toFixed(2)} |`);
 }
 const c = result.classroom;
-const best = stats(c.map((x) => x.storedMs));
 console.log(`\n30-face classroom-like photo (1280×853 JPEG), 2 workers, model and detector cached: ${c.map((x) => x.faces).join('/')} faces; ` +
-  `photo → vectors median ${f(stats(c.map((x) => x.vectorsMs)).median)} ms, → stored median ${f(best.median)} ms (${result.classroomStored} vectors stored)`);
+  `photo → vectors median ${f(stats(c.map((x) => x.vectorsMs)).median)} ms`);
 console.log(`wasm memory of a worker over 100 full-size photos (detect + embed): ${result.memory.map((m) => `${m.photos}: ${f(m.wasmMB)} MB`).join(', ')}`);
 const out = join(process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target'), 'bench-detect.json');
 writeFileSync(out, JSON.stringify({ chromium, runs: RUNS, table, ...result }, null, 2));

@@ -125,25 +125,31 @@ test('two teachers and an admin on the session page: classes, roster, a register
   const today = new Date();
   const by = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + KEEP_DAYS)).toISOString().slice(0, 10);
   assert.equal(await pageAdmin.locator(`#roster li[data-person="${s.ana}"] .reenrol`).textContent(), `enrol again by ${by}: take a new reference face`);
-  // Vectors still queued in this browser (the server unreachable when they were taken): one of
-  // Ana's reference face, one of a lesson face. Erasing Ana drops hers from the queue, not the other.
-  const queued = () => pageAdmin.evaluate(() => new Promise((resolve, reject) => {
-    const open = indexedDB.open('facenet-wasm-uploads', 1);
+  // Vectors still queued in this browser's outbox (the server unreachable when they were taken):
+  // one of Ana's reference face, one of a lesson face. Erasing Ana drops hers, not the other.
+  const databaseId = await pageAdmin.evaluate(async () => {
+    const { ApiClient } = await import('/www/client/api.js');
+    return (await new ApiClient({ token: sessionStorage.getItem('facenet-token') ?? '' }).call('ME')).database_id;
+  });
+  const queued = () => pageAdmin.evaluate((name) => new Promise((resolve, reject) => {
+    const open = indexedDB.open(name, 1);
     open.onerror = () => reject(open.error);
     open.onsuccess = () => {
-      const all = open.result.transaction('pending').objectStore('pending').getAll();
-      all.onsuccess = () => { resolve(all.result.map((v) => [v.cropId, v.embedding.length])); open.result.close(); };
+      const all = open.result.transaction('items').objectStore('items').getAll();
+      all.onsuccess = () => { resolve(all.result.map((v) => [v.cropId, v.payload.embedding.length])); open.result.close(); };
     };
-  }));
-  await pageAdmin.evaluate(async ([anaRef, lessonFace]) => {
-    const { EmbeddingUploader } = await import('/www/client/uploader.js');
+  }), `facenet-wasm-outbox-${databaseId}`);
+  await pageAdmin.evaluate(async ([anaRef, lessonFace, databaseId]) => {
+    const { ApiClient } = await import('/www/client/api.js');
+    const { Outbox } = await import('/www/client/outbox.js');
     // connect-src 'self' refuses this origin: every send fails as a network error would.
-    const offline = new EmbeddingUploader({ baseUrl: 'http://127.0.0.1:9', token: 'unused-token', retries: 1 });
-    for (const cropId of [anaRef, lessonFace]) {
-      await offline.enqueue({ cropId, model: 'facenet', modelVersion: 'any', embedding: new Array(128).fill(0.088) });
+    const offline = await Outbox.open({ api: new ApiClient({ baseUrl: 'http://127.0.0.1:9', token: 'unused-token', retries: 1 }), databaseId });
+    for (const crop of [anaRef, lessonFace]) {
+      await offline.addVector({ crop, model: 'facenet', modelVersion: 'any', embedding: new Array(128).fill(0.088) });
     }
+    await offline.flush();
     offline.close();
-  }, [s.anaRef, s.lessonFace]);
+  }, [s.anaRef, s.lessonFace, databaseId]);
   assert.deepEqual((await queued()).sort(), [[s.anaRef, 128], [s.lessonFace, 128]].sort());
   pageAdmin.once('dialog', (d) => d.accept());
   await pageAdmin.locator(`#roster li[data-person="${s.ana}"] button.danger`).click();

@@ -18,7 +18,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MODEL_VERSION_LENGTH, apiPath } from '../../www/client/protocol.js';
+import { MODEL_VERSION_LENGTH } from '../../www/client/protocol.js';
+import { ApiClient } from '../../www/client/api.js';
 
 export const ROOT = normalize(join(fileURLToPath(import.meta.url), '../../..'));
 const TARGET = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target');
@@ -83,13 +84,23 @@ export async function startServer(options = {}) {
   const state = {
     /** `METHOD /path` of every request, in order */
     requests: /** @type {string[]} */ ([]),
-    /** the next n embedding POSTs get a gateway's 502 page */
+    /** the next n faulted POSTs get a gateway's 502 page */
     fail5xx: 0,
-    /** the next n embedding POSTs have their connection dropped */
+    /** the next n faulted POSTs have their connection dropped */
     drop: 0,
-    /** milliseconds each embedding POST waits before it is forwarded */
+    /** milliseconds each faulted POST waits before it is forwarded */
     delayMs: 0,
-    /** embedding POSTs seen (each attempt) */
+    /**
+     * Answers the next faulted POSTs get in turn, as what sits between a classroom and the
+     * server would give them: 'drop' (the connection cut before an answer), 'lost' (forwarded,
+     * the server's answer thrown away and the connection cut), 'html404' (a proxy's page), or a
+     * status (408, 429 with Retry-After, 502, 503: an HTML page)
+     * @type {(number | 'drop' | 'lost' | 'html404')[]}
+     */
+    faults: [],
+    /** which POSTs the faults hit: the single vector call by default */
+    faultPath: /^\/api\/attendance\/face-crops\/\d+\/embedding\/$/,
+    /** faulted POSTs seen (each attempt) */
     posts: 0,
   };
   await seed(backend.url, token);
@@ -102,7 +113,7 @@ export async function startServer(options = {}) {
       if (url.pathname.startsWith('/tests/') || url.pathname.startsWith('/node_modules/')) {
         return await serveFile(url.pathname, res, { ...options.headers, ...(csp ? { 'content-security-policy': csp } : {}) });
       }
-      if (req.method === 'POST' && /^\/api\/attendance\/face-crops\/\d+\/embedding\/$/.test(url.pathname)) {
+      if (req.method === 'POST' && state.faultPath.test(url.pathname)) {
         state.posts++;
         if (state.delayMs) await new Promise((r) => setTimeout(r, state.delayMs));
         if (state.drop > 0) { state.drop--; return req.socket.destroy(); }
@@ -111,6 +122,23 @@ export async function startServer(options = {}) {
           req.resume();
           res.writeHead(502, { 'content-type': 'text/html' });
           return res.end(BAD_GATEWAY);
+        }
+        const fault = state.faults.shift();
+        if (fault === 'drop') return req.socket.destroy();
+        if (fault === 'lost') {
+          // The server stores it; its answer never reaches the browser.
+          const upstream = httpRequest(new URL(req.url ?? '/', backend.url), { method: req.method, headers: req.headers }, (answer) => {
+            answer.resume();
+            answer.on('end', () => req.socket.destroy());
+          });
+          upstream.on('error', () => req.socket.destroy());
+          return req.pipe(upstream);
+        }
+        if (fault !== undefined) {
+          req.resume();
+          const status = fault === 'html404' ? 404 : fault;
+          res.writeHead(status, { 'content-type': 'text/html', ...(status === 429 ? { 'retry-after': '1' } : {}) });
+          return res.end(status === 404 ? '<!DOCTYPE html><html><body><h1>404 Not Found</h1></body></html>' : BAD_GATEWAY);
         }
       }
       forward(req, res, backend.url, { csp });
@@ -126,6 +154,8 @@ export async function startServer(options = {}) {
     token,
     state,
     version: manifest.sha256.slice(0, MODEL_VERSION_LENGTH),
+    /** The server's data directory (its database file, for `rows`). */
+    dataDir,
     /** The vectors the server stored, `crop:model` → values. */
     stored: () => new Map(rows(dataDir, 'SELECT crop_id, model_name, vector FROM embeddings').map(([crop, model, v]) => [`${crop}:${model}`, v])),
     close: async () => {
@@ -139,11 +169,10 @@ export async function startServer(options = {}) {
 
 /** One session and the fixture crops, through the API like any client. */
 async function seed(base, token) {
-  const auth = { authorization: `Bearer ${token}` };
-  const session = await (await fetch(`${base}${apiPath('SESSIONS')}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'fixtures' }) })).json();
+  const api = new ApiClient({ baseUrl: base, token });
+  const session = await api.call('SESSIONS', [], { method: 'POST', json: { name: 'fixtures' } });
   for (const [k, file] of CROP_FILES.entries()) {
-    const response = await fetch(`${base}${apiPath('SESSION_CROPS', session.id)}?filename=${file}`, { method: 'POST', headers: auth, body: readFileSync(join(ROOT, 'tests/faces', file)) });
-    const crop = await response.json();
+    const crop = await api.call('SESSION_CROPS', [session.id], { method: 'POST', body: readFileSync(join(ROOT, 'tests/faces', file)), query: { filename: file } });
     if (crop.crop_id !== k + 1) throw new Error(`seeding: ${file} became crop ${crop.crop_id}: ${JSON.stringify(crop)}`);
   }
 }

@@ -7,9 +7,8 @@
 // too. Plain DOM, no framework.
 
 import { FaceEmbedder } from '../client/facenet.js';
-import { EmbeddingUploader } from '../client/uploader.js';
 import { MODEL_VERSION_LENGTH } from '../client/protocol.js';
-import { $, api, apiPath, download, el, enrollByName, say, sayError, send, tokenInput } from './page.js';
+import { $, api, download, el, enrollByName, outbox, outboxEvents, say, sayError, send, server, tokenInput } from './page.js';
 import { loadRoster, school, signIn } from './school.js';
 
 const sessionSelect = /** @type {HTMLSelectElement} */ ($('session-select'));
@@ -36,6 +35,10 @@ const state = {
   /** @type {Map<number, {status: string, detail?: string}>} */ status: new Map(),
   /** crop id → object URL of its thumbnail */
   /** @type {Map<number, string>} */ thumbs: new Map(),
+  /** an outbox crop (its ref) → the face on its photo, until the server names the crop */
+  /** @type {Map<string, PhotoView['faces'][number]>} */ faceOfCrop: new Map(),
+  /** an outbox crop (its ref) → its server id, once sent */
+  /** @type {Map<string, number>} */ cropOfRef: new Map(),
   /** @type {Promise<FaceEmbedder> | null} */ embedder: null,
 };
 
@@ -49,7 +52,7 @@ tokenInput.addEventListener('change', async () => {
 async function loadSessions() {
   try {
     /** @type {{id: number, name: string, crops: number, class_id: number, starts_at: string, finalized: boolean}[]} */
-    const all = await api(apiPath('SESSIONS'));
+    const all = await api('SESSIONS');
     const sessions = all.filter((s) => school.classId === null || s.class_id === school.classId);
     sessionSelect.replaceChildren(new Option('—', ''), ...sessions.map((s) =>
       new Option(`${s.name}, ${s.starts_at.slice(0, 16)} (${s.crops} crops${s.finalized ? ', finalised' : ''})`, String(s.id))));
@@ -76,7 +79,7 @@ async function openSession(id) {
 }
 
 async function loadCrops() {
-  state.crops = await api(apiPath('SESSION_CROPS', state.session));
+  state.crops = await api('SESSION_CROPS', [state.session]);
   for (const crop of state.crops) {
     if (!state.status.has(crop.id)) state.status.set(crop.id, { status: crop.embeddings.includes('facenet') ? 'uploaded' : 'pending' });
   }
@@ -87,8 +90,7 @@ async function loadCrops() {
 async function thumbnail(id) {
   let url = state.thumbs.get(id);
   if (!url) {
-    const response = await fetch(apiPath('CROP_IMAGE', id), { headers: { authorization: `Bearer ${tokenInput.value}` } });
-    url = URL.createObjectURL(await response.blob());
+    url = URL.createObjectURL(await server.call('CROP_IMAGE', [id], { as: 'blob' }));
     state.thumbs.set(id, url);
   }
   return url;
@@ -144,20 +146,35 @@ function setStatus(crop, status, detail) {
   }
 }
 
-/** @param {FileList | File[]} files */
+/** The outbox, or an error saying the page is not signed in yet. */
+function theOutbox() {
+  if (!outbox) throw Object.assign(new Error('sign in first: the page keeps what it sends per server database'), { code: 'Unauthorized' });
+  return outbox;
+}
+
+/**
+ * Sends what the outbox holds and says what still waits (kept in this browser, sent when the
+ * server answers again: on 'online', every minute, at the next page load).
+ */
+async function sendAll() {
+  const left = await theOutbox().flush();
+  if (left.pending) say(`${left.pending} items wait for the server; they are kept in this browser and sent when it answers`);
+  return left;
+}
+
+/** Crops cut elsewhere, dropped into the lesson: each through the outbox. @param {FileList | File[]} files */
 async function upload(files) {
   if (!state.session) return;
+  const session = state.session;
   const list = Array.from(files);
-  let done = 0;
-  showProgress(0, list.length, 'uploading crops');
-  await pool(list, async (file) => {
-    try {
-      await api(`${apiPath('SESSION_CROPS', state.session)}?filename=${encodeURIComponent(file.name)}`, { method: 'POST', body: file });
-    } catch (e) {
-      sayError(e, file.name);
-    }
-    showProgress(++done, list.length, 'uploading crops');
-  });
+  try {
+    for (const file of list) await theOutbox().addCrop({ session, blob: file, query: { filename: file.name } });
+    showProgress(0, list.length, 'uploading crops');
+    const left = await sendAll();
+    showProgress(list.length - left.pending, list.length, 'uploading crops');
+  } catch (e) {
+    sayError(e);
+  }
   await loadCrops();
   await loadSessions();
 }
@@ -173,22 +190,10 @@ function showProgress(done, total, what, bar = 'progress') {
 }
 
 /**
- * Runs `work` on every item, `width` at a time: hundreds of uploads should not open hundreds
- * of connections.
- * @template T
- * @param {T[]} items
- * @param {(item: T) => Promise<void>} work
- */
-async function pool(items, work, width = 4) {
-  const queue = [...items];
-  const next = async () => { for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item); };
-  await Promise.all(Array.from({ length: width }, next));
-}
-
-/**
- * The lesson's photos: faces found and embedded in the workers; per photo, its record on the
- * server (metadata, or the whole photo when the page is told to), each face's aligned crop
- * with its box, landmarks and score, then its vector through the uploader. Then the register.
+ * The lesson's photos: faces found and embedded in the workers; per photo, into the outbox (in
+ * IndexedDB before anything is sent): its record (metadata, or the whole photo when the page
+ * is told to), each face's aligned crop with its box, landmarks and score, and its vector.
+ * Then everything is sent, in that order, and the register taken.
  * @param {FileList | File[]} files
  */
 async function addPhotos(files) {
@@ -202,22 +207,19 @@ async function addPhotos(files) {
   showProgress(0, steps, 'finding faces and uploading', 'photo-progress');
   try {
     const fe = await embedder();
-    const uploader = new EmbeddingUploader({ token: tokenInput.value, onRejected: (r) => say(`crop ${r.cropId}: ${r.errorType}: ${r.message}`) });
     /** @type {Promise<void>[]} */
-    const uploads = [];
+    const queued = [];
     await fe.embedFacesBatch(list, {
       onProgress: ({ result }) => {
         tick();
         const file = list[result.index];
-        uploads.push(result.ok
-          ? storePhoto(session, file, result.faces, whole, uploader).catch((e) => sayError(e, file.name)).finally(tick)
+        queued.push(result.ok
+          ? queuePhoto(session, file, result.faces, whole).catch((e) => sayError(e, file.name)).finally(tick)
           : showPhoto(file, [], `${result.error.code}: ${result.error.message}`).then(() => {}).finally(tick));
       },
     });
-    await Promise.all(uploads);
-    const left = await uploader.flush();
-    if (left.pending) say(`${left.pending} vectors wait for the server; they are kept in this browser and sent later`);
-    uploader.close();
+    await Promise.all(queued);
+    await sendAll();
     await loadCrops();
     await loadSessions();
     await takeRegister();
@@ -227,36 +229,57 @@ async function addPhotos(files) {
 }
 
 /**
+ * One photo into the outbox: its record, then each face's crop and vector (each waits for the
+ * server id of the one before). The face's crop id reaches its view when the crop is sent.
  * @param {number} session
  * @param {File} file
  * @param {import('../client/facenet.js').EmbeddedFace[]} faces
  * @param {boolean} whole upload the photo itself, not only its metadata
- * @param {EmbeddingUploader} uploader
  */
-async function storePhoto(session, file, faces, whole, uploader) {
+async function queuePhoto(session, file, faces, whole) {
   const view = await showPhoto(file, faces, `${faces.length} face${faces.length === 1 ? '' : 's'}`);
-  const photo = whole
-    ? await api(`${apiPath('SESSION_PHOTOS', session)}?filename=${encodeURIComponent(file.name)}`, { method: 'POST', body: file })
-    : await api(apiPath('SESSION_PHOTOS', session), {
-      method: 'POST',
-      body: JSON.stringify({ filename: file.name, width: view.bitmap.width, height: view.bitmap.height, size: file.size }),
-    });
-  const stem = file.name.replace(/\.[^.]*$/, '');
-  await pool(faces.map((face, k) => ({ face, k })), async ({ face, k }) => {
-    const b = face.box;
-    const query = new URLSearchParams({
-      filename: `${stem}_${k}.jpg`,
-      photo_id: String(photo.photo_id),
-      box: [b.x, b.y, b.width, b.height].map((v) => v.toFixed(1)).join(','),
-      landmarks: face.landmarks.flat().map((v) => v.toFixed(1)).join(','),
-      score: face.score.toFixed(4),
-    });
-    const crop = await api(`${apiPath('SESSION_CROPS', session)}?${query}`, { method: 'POST', body: face.crop.blob });
-    view.faces[k].cropId = crop.crop_id;
-    state.status.set(crop.crop_id, { status: 'uploaded' });
-    await uploader.enqueue({ cropId: crop.crop_id, model: face.model, modelVersion: face.modelVersion, embedding: face.embedding, forceRegenerate: true });
+  const box = theOutbox();
+  const photo = await box.addPhoto({
+    session, filename: file.name, ...(whole ? { file } : { width: view.bitmap.width, height: view.bitmap.height, size: file.size }),
   });
+  const stem = file.name.replace(/\.[^.]*$/, '');
+  for (const [k, face] of faces.entries()) {
+    const b = face.box;
+    const crop = await box.addCrop({
+      session,
+      photo,
+      blob: face.crop.blob,
+      query: {
+        filename: `${stem}_${k}.jpg`,
+        box: [b.x, b.y, b.width, b.height].map((v) => v.toFixed(1)).join(','),
+        landmarks: face.landmarks.flat().map((v) => v.toFixed(1)).join(','),
+        score: face.score.toFixed(4),
+      },
+    });
+    state.faceOfCrop.set(crop, view.faces[k]);
+    await box.addVector({ crop, model: face.model, modelVersion: face.modelVersion, embedding: face.embedding });
+  }
 }
+
+// What the outbox sent or refused, shown where it belongs: a face's crop id on its photo, a
+// crop's badge.
+// A crop's badge says "uploaded" once its vector is stored.
+outboxEvents.addEventListener('sent', (event) => {
+  const { item, serverId } = /** @type {CustomEvent<import('./page.js').OutboxEvent>} */ (event).detail;
+  if (item.kind === 'crop' && serverId !== null) {
+    const face = state.faceOfCrop.get(item.ref);
+    if (face) face.cropId = serverId;
+    state.faceOfCrop.delete(item.ref);
+    state.cropOfRef.set(item.ref, serverId);
+  }
+  const crop = item.cropId ?? (item.parent === null ? undefined : state.cropOfRef.get(item.parent));
+  if (item.kind === 'vector' && crop !== undefined) setStatus(crop, 'uploaded');
+});
+outboxEvents.addEventListener('attention', (event) => {
+  const { item } = /** @type {CustomEvent<import('./page.js').OutboxEvent>} */ (event).detail;
+  const crop = item.cropId ?? (item.parent === null ? undefined : state.cropOfRef.get(item.parent));
+  if (crop !== undefined) setStatus(crop, 'error', `${item.problem?.code}: ${item.problem?.message}`);
+});
 
 /**
  * Draws a photo with its face boxes (names once the register knows them).
@@ -325,7 +348,7 @@ function markSelect(p, finalized) {
   select.disabled = finalized;
   select.addEventListener('change', async () => {
     try {
-      showRegister(await send('PUT', apiPath('MARK', state.session, p.person_id), { mark: select.value || null }));
+      showRegister(await send('PUT', 'MARK', [state.session, p.person_id], { mark: select.value || null }));
     } catch (e) {
       sayError(e, p.name);
     }
@@ -350,7 +373,7 @@ function faceChoice(c, owner, finalized) {
   select.disabled = finalized;
   select.addEventListener('change', async () => {
     try {
-      await send('PUT', apiPath('CROP_PERSON', c.crop_id), { person_id: select.value === 'nobody' ? null : Number(select.value) });
+      await send('PUT', 'CROP_PERSON', [c.crop_id], { person_id: select.value === 'nobody' ? null : Number(select.value) });
       await takeRegister();
     } catch (e) {
       sayError(e, `crop ${c.crop_id}`);
@@ -364,7 +387,7 @@ function faceChoice(c, owner, finalized) {
 async function takeRegister() {
   if (!state.session) return;
   try {
-    showRegister(await api(apiPath('ATTENDANCE', state.session)));
+    showRegister(await api('ATTENDANCE', [state.session]));
   } catch (e) {
     sayError(e);
   }
@@ -447,7 +470,7 @@ function showRegister(register) {
 
 /** The CSV needs the token, so it is fetched here and handed over as a file. */
 function downloadCsv() {
-  return download(apiPath('ATTENDANCE_CSV', state.session), `session-${state.session}-attendance.csv`);
+  return download('ATTENDANCE_CSV', [state.session], `session-${state.session}-attendance.csv`);
 }
 
 /** A new pupil made by enrolling a cluster joins the roster shown. */
@@ -462,7 +485,7 @@ async function loadRosterQuietly() {
 /** @param {'FINALIZE' | 'REOPEN'} what */
 async function record(what) {
   try {
-    showRegister(await send('POST', apiPath(what, state.session)));
+    showRegister(await send('POST', what, [state.session]));
     await loadSessions();
   } catch (e) {
     sayError(e);
@@ -475,7 +498,6 @@ function embedder() {
     const manifest = await (await fetch('/models/facenet.json')).json();
     const status = $('model-status');
     const made = await FaceEmbedder.create({
-      token: tokenInput.value,
       // The hashed name is cacheable for a year; the worker's Cache API copy is checked by hash.
       modelUrl: `/models/facenet.${manifest.sha256.slice(0, MODEL_VERSION_LENGTH)}.onnx`,
       onProgress: (p) => {
@@ -498,36 +520,30 @@ async function generate() {
   button.disabled = true;
   try {
     const fe = await embedder();
+    const box = theOutbox();
     const crops = state.crops;
     let finished = 0;
-    const finish = () => showProgress(++finished, crops.length, 'embedding and uploading');
-    showProgress(0, crops.length, 'embedding and uploading');
-    /** crops whose vector went to the uploader and has no answer yet */
-    /** @type {Set<number>} */
-    const waiting = new Set();
-    const uploader = new EmbeddingUploader({
-      token: tokenInput.value,
-      onUploaded: (_response, vector) => { if (waiting.delete(vector.cropId)) { setStatus(vector.cropId, 'uploaded'); finish(); } },
-      onRejected: (r) => { if (waiting.delete(r.cropId)) { setStatus(r.cropId, 'error', `${r.errorType}: ${r.message}`); finish(); } },
-    });
+    const finish = () => showProgress(++finished, crops.length, 'embedding');
+    showProgress(0, crops.length, 'embedding');
     crops.forEach((c) => setStatus(c.id, 'embedding'));
-    const inputs = crops.map((c) => apiPath('CROP_IMAGE', c.id));
+    const inputs = crops.map((c) => ({ url: server.url('CROP_IMAGE', [c.id]), headers: server.authHeaders() }));
+    /** @type {Promise<string>[]} */
+    const queued = [];
     await fe.embedBatch(inputs, {
       onProgress: ({ result }) => {
         const crop = crops[result.index];
+        finish();
         if (!result.ok) {
           setStatus(crop.id, 'error', `${result.error.code}: ${result.error.message}`);
-          finish();
           return;
         }
-        waiting.add(crop.id);
-        uploader.enqueue({ cropId: crop.id, model: result.model, modelVersion: result.modelVersion, embedding: result.embedding, forceRegenerate: true })
-          .catch((e) => say(`upload: ${e}`));
+        setStatus(crop.id, 'queued');
+        // The teacher asked to embed again: the new vector replaces the stored one.
+        queued.push(box.addVector({ crop: crop.id, model: result.model, modelVersion: result.modelVersion, embedding: result.embedding, force: true }));
       },
     });
-    const left = await uploader.flush();
-    if (left.pending) say(`${left.pending} vectors wait for the server; they are kept in this browser and sent later`);
-    uploader.close();
+    await Promise.all(queued);
+    await sendAll();
   } catch (e) {
     sayError(e);
   } finally {
@@ -548,7 +564,7 @@ async function enroll(crop, name) {
 
 async function assign() {
   try {
-    const out = await api(apiPath('ASSIGNMENTS', state.session), { method: 'POST', body: '{}' });
+    const out = await send('POST', 'ASSIGNMENTS', [state.session], {});
     /** @type {Map<string, number[]>} */
     const people = new Map();
     for (const a of out.assigned) people.set(a.person_name, [...(people.get(a.person_name) ?? []), a.crop_id]);
@@ -581,7 +597,7 @@ $('new-session').addEventListener('submit', async (event) => {
   event.preventDefault();
   const input = /** @type {HTMLInputElement} */ ($('session-name'));
   try {
-    const created = await send('POST', apiPath('SESSIONS'), { name: input.value, ...(school.classId === null ? {} : { class_id: school.classId }) });
+    const created = await send('POST', 'SESSIONS', [], { name: input.value, ...(school.classId === null ? {} : { class_id: school.classId }) });
     input.value = '';
     await loadSessions();
     await openSession(created.id);

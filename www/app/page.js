@@ -1,8 +1,10 @@
 // What every part of the session page shares: the token (kept for this tab only), the one way it
-// calls the API (errors as {code, message}), and the message line.
+// calls the API (www/client/api.js: errors as {code, message}, transient failures retried), the
+// lesson's outbox, and the message line.
 
-import { apiPath } from '../client/protocol.js';
-import { forgetCrops } from '../client/uploader.js';
+/** @typedef {import('../client/outbox.js').Outbox} Outbox */
+
+import { ApiClient } from '../client/api.js';
 
 /** @param {string} id */
 export const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -30,49 +32,71 @@ export function sayError(error, about) {
   say(`${about ? `${about}: ` : ''}${e.code ?? 'Error'}: ${e.message ?? String(error)}`);
 }
 
+/** The page's one API client: the token of this tab, read at each call. */
+export const server = new ApiClient({ token: () => tokenInput.value });
+
 /**
- * Calls the API with the token; rejects with the server's error_type (as `code`) and message.
- * An answer that erased faces (`crop_ids` of an erasure, `erased_crop_ids` of a consent withdrawn)
- * also drops their vectors from the upload queue, before it is handed back.
- * @param {string} path
- * @param {RequestInit} [init]
+ * The lesson's outbox (photo records, crops, vectors), once the page knows which database the
+ * server is (signIn). Null before.
+ * @type {Outbox | null}
  */
-export async function api(path, init = {}) {
-  const response = await fetch(path, {
-    ...init,
-    headers: { authorization: `Bearer ${tokenInput.value}`, ...(init.body && typeof init.body === 'string' ? { 'content-type': 'application/json' } : {}), ...init.headers },
-  });
-  const json = await response.json().catch(() => null);
-  if (!response.ok) throw Object.assign(new Error(json?.message ?? `HTTP ${response.status}`), { code: json?.error_type ?? 'InternalError' });
+export let outbox = null;
+
+/** @param {Outbox | null} box */
+export function setOutbox(box) {
+  outbox?.close();
+  outbox = box;
+}
+
+/**
+ * What the outbox did, for the parts of the page that show it: `sent` and `attention` events,
+ * their detail an OutboxEvent.
+ * @typedef {{item: import('../client/outbox.js').OutboxItem, serverId: number | null}} OutboxEvent
+ */
+export const outboxEvents = new EventTarget();
+
+/**
+ * Calls the API (`server.call`): the answer's JSON, or an ApiError with the server's code.
+ * An answer that erased faces (`crop_ids` of an erasure, `erased_crop_ids` of a consent
+ * withdrawn) also drops their vectors from the outbox before it is handed back.
+ * @param {import('../client/api.js').PathName} name
+ * @param {readonly (number | string | null | undefined)[]} [ids]
+ * @param {import('../client/api.js').CallOptions} [options]
+ * @returns {Promise<any>}
+ */
+export async function api(name, ids = [], options = {}) {
+  const json = await server.call(name, ids, options);
   const erased = json?.erased ? json.crop_ids : json?.erased_crop_ids;
-  if (Array.isArray(erased)) await forgetCrops(erased);
+  if (Array.isArray(erased) && erased.length) await outbox?.forgetCrops(erased);
   return json;
 }
 
 /**
- * `api` with a JSON body.
+ * `api` with a method and a JSON body.
  * @param {string} method
- * @param {string} path
- * @param {unknown} [body]
+ * @param {import('../client/api.js').PathName} name
+ * @param {readonly (number | string | null | undefined)[]} ids
+ * @param {unknown} [json]
  */
-export const send = (method, path, body) => api(path, { method, body: JSON.stringify(body ?? {}) });
+export const send = (method, name, ids, json) => api(name, ids, { method, json: json ?? {} });
 
 /**
- * A file the API answers (a CSV) fetched with the token and handed to the browser as a download.
- * @param {string} path
+ * A file the API answers (a CSV, a ZIP) fetched with the token and handed to the browser as a download.
+ * @param {import('../client/api.js').PathName} name
+ * @param {readonly (number | string | null | undefined)[]} ids
  * @param {string} filename
+ * @param {Record<string, string | undefined>} [query]
  */
-export async function download(path, filename) {
+export async function download(name, ids, filename, query) {
   try {
-    const response = await fetch(path, { headers: { authorization: `Bearer ${tokenInput.value}` } });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const blob = await server.call(name, ids, { as: 'blob', query });
     const link = document.createElement('a');
-    link.href = URL.createObjectURL(await response.blob());
+    link.href = URL.createObjectURL(blob);
     link.download = filename;
     link.click();
     setTimeout(() => URL.revokeObjectURL(link.href), 1000);
   } catch (e) {
-    sayError(e, 'CSV');
+    sayError(e, filename);
   }
 }
 
@@ -100,7 +124,7 @@ export const PURPOSE = 'Taking the register from lesson photos: the face is comp
  * @param {string} state
  * @param {string} by
  */
-export const recordConsent = (personId, state, by) => send('PUT', apiPath('CONSENT', personId), { state, by, purpose: PURPOSE });
+export const recordConsent = (personId, state, by) => send('PUT', 'CONSENT', [personId], { state, by, purpose: PURPOSE });
 
 /**
  * Asks the teacher to confirm a signed consent form for `name`: the party who gave it, or null.
@@ -125,20 +149,18 @@ export function askConsent(name) {
  * @param {number[]} cropIds
  */
 export async function enrollByName(name, cropIds) {
-  const body = JSON.stringify({ name, crop_ids: cropIds });
+  const body = { name, crop_ids: cropIds };
   try {
-    return await api(apiPath('PEOPLE'), { method: 'POST', body });
+    return await send('POST', 'PEOPLE', [], body);
   } catch (e) {
     if (/** @type {{code?: string}} */ (e).code !== 'ConsentRequired') throw e;
     // The pupil the answer put on the roster: of that name, and never asked yet.
-    const pupil = /** @type {{person_id: number, name: string, consent: string}[]} */ (await api(apiPath('PEOPLE')))
+    const pupil = /** @type {{person_id: number, name: string, consent: string}[]} */ (await api('PEOPLE'))
       .find((p) => p.name === name && p.consent === 'not_asked');
     if (!pupil) throw e;
     const by = await askConsent(name);
     if (!by) throw Object.assign(new Error(`${name} is on the roster; nothing enrolled without consent`), { code: 'ConsentRequired' });
     await recordConsent(pupil.person_id, 'given', by);
-    return api(apiPath('PEOPLE'), { method: 'POST', body });
+    return send('POST', 'PEOPLE', [], body);
   }
 }
-
-export { apiPath };

@@ -2,10 +2,11 @@
 // fix names and school numbers), its history (pupils × lessons from finalised registers, CSV),
 // and for an admin the accounts and classes. The lesson itself is app.js's.
 
-import { $, api, apiPath, download, el, recordConsent, say, sayError, send } from './page.js';
+import { openOutbox } from './outbox-view.js';
+import { $, api, download, el, recordConsent, say, sayError, send } from './page.js';
 
 /**
- * @typedef {{id: number | null, name: string, admin: boolean, class_ids: number[]}} Me
+ * @typedef {{id: number | null, name: string, admin: boolean, class_ids: number[], database_id: string}} Me
  * @typedef {{id: number, name: string, teacher_ids: number[], pupils: number, sessions: number}} SchoolClass
  * @typedef {{person_id: number, name: string, external_id: string | null, crops: number, class_ids: number[], consent: string,
  *   reenrol_by: string | null, reenrol_due: boolean}} Pupil
@@ -26,7 +27,7 @@ export const school = {
 /** Who the token is; their classes; the admin's tools when they are one. */
 export async function signIn() {
   try {
-    school.me = /** @type {Me} */ (await api(apiPath('ME')));
+    school.me = /** @type {Me} */ (await api('ME'));
   } catch (e) {
     school.me = null;
     $('who').textContent = '';
@@ -34,13 +35,14 @@ export async function signIn() {
     return;
   }
   $('who').textContent = `Signed in as ${school.me.name} (${school.me.admin ? 'admin' : 'teacher'})`;
+  await openOutbox(school.me.database_id);
   $('admin-section').hidden = !school.me.admin;
   await loadClasses();
   if (school.me.admin) await loadAdmin();
 }
 
 export async function loadClasses() {
-  school.classes = await api(apiPath('CLASSES'));
+  school.classes = await api('CLASSES');
   const keep = school.classId;
   classSelect.replaceChildren(new Option('—', ''), ...school.classes.map((c) => new Option(`${c.name} (${c.pupils} pupils)`, String(c.id))));
   // One class: it is the one (a teacher's usual case).
@@ -61,7 +63,7 @@ export async function selectClass(id) {
 
 export async function loadRoster() {
   if (school.classId === null) return;
-  school.roster = await api(apiPath('CLASS_PUPILS', school.classId));
+  school.roster = await api('CLASS_PUPILS', [school.classId]);
   const list = el('ul', undefined, { id: 'roster', className: 'roster' });
   for (const p of school.roster) {
     const li = el('li', undefined, { 'data-person': String(p.person_id) });
@@ -72,7 +74,7 @@ export async function loadRoster() {
     const save = el('button', 'Save', { className: 'small', type: 'button' });
     save.addEventListener('click', async () => {
       try {
-        await send('PATCH', apiPath('PERSON', p.person_id), { name: name.value, external_id: ext.value });
+        await send('PATCH', 'PERSON', [p.person_id], { name: name.value, external_id: ext.value });
         say(`Saved ${name.value}.`);
         await loadRoster();
       } catch (e) {
@@ -128,12 +130,12 @@ function consentSelect(p) {
 function adminActions(p) {
   if (!school.me?.admin) return [];
   const exportButton = el('button', 'Export', { className: 'small secondary', type: 'button' });
-  exportButton.addEventListener('click', () => download(apiPath('PERSON_EXPORT', p.person_id), `pupil-${p.person_id}.zip`));
+  exportButton.addEventListener('click', () => download('PERSON_EXPORT', [p.person_id], `pupil-${p.person_id}.zip`));
   const erase = el('button', 'Erase', { className: 'small danger', type: 'button' });
   erase.addEventListener('click', async () => {
     if (!confirm(`Erase ${p.name}: their faces, vectors and roster places? Finalised attendance marks are kept as the school's record.`)) return;
     try {
-      const answer = await send('DELETE', apiPath('PERSON', p.person_id));
+      const answer = await api('PERSON', [p.person_id], { method: 'DELETE' });
       say(`${p.name} erased (${answer.crops} ${answer.crops === 1 ? 'face' : 'faces'}).`);
       await loadRoster();
     } catch (e) {
@@ -148,7 +150,7 @@ $('new-pupil').addEventListener('submit', async (event) => {
   const name = /** @type {HTMLInputElement} */ ($('pupil-name'));
   const ext = /** @type {HTMLInputElement} */ ($('pupil-ext'));
   try {
-    await send('POST', apiPath('CLASS_PUPILS', school.classId), { name: name.value, ...(ext.value ? { external_id: ext.value } : {}) });
+    await send('POST', 'CLASS_PUPILS', [school.classId], { name: name.value, ...(ext.value ? { external_id: ext.value } : {}) });
     name.value = '';
     ext.value = '';
     await loadRoster();
@@ -157,13 +159,17 @@ $('new-pupil').addEventListener('submit', async (event) => {
   }
 });
 
-/** The class's attendance over the range: pupils × lessons, from finalised registers. */
-async function showHistory() {
+/** The history's range as the report calls take it: `{from, to}`, each only when set. */
+function historyRange() {
   const from = /** @type {HTMLInputElement} */ ($('history-from')).value;
   const to = /** @type {HTMLInputElement} */ ($('history-to')).value;
-  const query = new URLSearchParams({ ...(from ? { from } : {}), ...(to ? { to } : {}) }).toString();
+  return { from: from || undefined, to: to || undefined };
+}
+
+/** The class's attendance over the range: pupils × lessons, from finalised registers. */
+async function showHistory() {
   try {
-    const report = await api(`${apiPath('CLASS_ATTENDANCE', school.classId)}?${query}`);
+    const report = await api('CLASS_ATTENDANCE', [school.classId], { query: historyRange() });
     const table = el('table', undefined, { id: 'history-table' });
     const head = el('tr');
     head.append(el('th', 'Pupil'));
@@ -183,14 +189,14 @@ async function showHistory() {
   }
 }
 $('show-history').addEventListener('click', showHistory);
-$('history-csv').addEventListener('click', () => download(`${apiPath('CLASS_ATTENDANCE_CSV', school.classId)}`, `class-${school.classId}-attendance.csv`));
+$('history-csv').addEventListener('click', () => download('CLASS_ATTENDANCE_CSV', [school.classId], `class-${school.classId}-attendance.csv`, historyRange()));
 classSelect.addEventListener('change', () => selectClass(classSelect.value ? Number(classSelect.value) : null));
 
 // ---- an admin's tools ----------------------------------------------------------------------
 
 async function loadAdmin() {
   try {
-    const users = await api(apiPath('USERS'));
+    const users = await api('USERS');
     $('users').replaceChildren(...users.map((/** @type {{id: number, name: string, admin: boolean, tokens: number, class_ids: number[]}} */ u) =>
       el('li', `${u.name} — ${u.admin ? 'admin' : 'teacher'}, ${u.tokens} working ${u.tokens === 1 ? 'token' : 'tokens'}, ${u.class_ids.length} classes`, { 'data-user': String(u.id) })));
     const teachers = /** @type {HTMLSelectElement} */ ($('class-teachers'));
@@ -209,7 +215,7 @@ $('new-user').addEventListener('submit', async (event) => {
   const name = /** @type {HTMLInputElement} */ ($('user-name'));
   const admin = /** @type {HTMLInputElement} */ ($('user-admin'));
   try {
-    const created = await send('POST', apiPath('USERS'), { name: name.value, admin: admin.checked });
+    const created = await send('POST', 'USERS', [], { name: name.value, admin: admin.checked });
     // Shown this once: the server keeps only its hash.
     $('new-token').textContent = `Token for ${created.name} (shown once, give it to them): ${created.token}`;
     name.value = '';
@@ -225,7 +231,7 @@ $('new-class').addEventListener('submit', async (event) => {
   const name = /** @type {HTMLInputElement} */ ($('class-name'));
   const teachers = /** @type {HTMLSelectElement} */ ($('class-teachers'));
   try {
-    await send('POST', apiPath('CLASSES'), { name: name.value, teacher_ids: [...teachers.selectedOptions].map((o) => Number(o.value)) });
+    await send('POST', 'CLASSES', [], { name: name.value, teacher_ids: [...teachers.selectedOptions].map((o) => Number(o.value)) });
     name.value = '';
     await loadClasses();
     await loadAdmin();

@@ -11,6 +11,7 @@
 // modelUrl, manifestUrl, detectorUrl, detectorManifestUrl) if it moves files. Needs only 'wasm-unsafe-eval' beyond 'self' in a
 // CSP: the workers load from real URLs, never blob: or eval.
 
+import { authorization } from './api.js';
 import { CACHE_NAME, FaceEmbedError, fromWire } from './protocol.js';
 
 export { FaceEmbedError, ERROR_CODES, CACHE_NAME } from './protocol.js';
@@ -425,8 +426,8 @@ export class FaceEmbedder {
     if (input instanceof ArrayBuffer || ArrayBuffer.isView(input)) return { kind: 'blob', blob: new Blob([/** @type {BlobPart} */ (input)]) };
     if (typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap) return { kind: 'bitmap', bitmap: input };
     if (typeof ImageData !== 'undefined' && input instanceof ImageData) return { kind: 'imagedata', imageData: input };
-    const headers = /** @type {Record<string, string>} */ ({});
-    if (this.#options.token) headers.Authorization = `Bearer ${this.#options.token}`;
+    /** @type {Record<string, string>} */
+    const headers = this.#options.token ? authorization(this.#options.token) : {};
     if (typeof input === 'string' || input instanceof URL) return { kind: 'url', url: new URL(input, location.href).href, headers };
     if (input && typeof input === 'object' && 'url' in input) {
       return { kind: 'url', url: new URL(input.url, location.href).href, headers: { ...headers, ...input.headers } };

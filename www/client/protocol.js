@@ -1,23 +1,12 @@
 // The wire protocol between FaceEmbedder (page) and worker.js, in one place: message shapes,
 // error codes, and how errors cross the boundary ({name, code, message, stack}, rebuilt here).
 
-import { API_BASE, API_PATHS, ERROR_CODES, MODEL_VERSION_LENGTH } from './contract.js';
+import { ERROR_CODES, MODEL_VERSION_LENGTH } from './contract.js';
 
 // The codes are generated from the Rust definitions (www/client/contract.js, checked by
 // crates/server/tests/contract.rs).
 export { ERROR_CODES, MODEL_VERSION_LENGTH };
 
-/**
- * A path of the HTTP API with its ids (`{id}`, then `{person_id}`) filled in, in order:
- * `apiPath('CROP_EMBEDDING', 7)` → `'/api/attendance/face-crops/7/embedding/'`,
- * `apiPath('MARK', 3, 12)` → `'/api/attendance/sessions/3/attendance/12/'`.
- * @param {keyof typeof API_PATHS} name
- * @param {...(number | string | null | undefined)} ids (a missing id shows as `null` and the server refuses it)
- */
-export function apiPath(name, ...ids) {
-  let i = 0;
-  return API_BASE + API_PATHS[name].replace(/\{\w+\}/g, () => encodeURIComponent(String(ids[i++] ?? null)));
-}
 /** @typedef {import('./contract.js').ErrorCode} ErrorCode */
 
 /** The Cache API cache holding model files, keyed by URL and sha256. */

@@ -33,6 +33,7 @@ mod register;
 pub use register::MAX_CLUSTERED;
 mod reports;
 mod scope;
+pub mod serve;
 mod settings;
 pub use scope::Caller;
 mod statics;
@@ -180,8 +181,8 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(|e| error::AppError::Internal(format!("a blocking task failed: {e}")))?
 }
 
-/// How long one API request may take, body upload included: a client that stops sending
-/// half-way is answered `408` and its connection freed instead of held forever.
+/// How long one API request may take once its body is in (serve.rs reads the body first, each
+/// chunk within `BODY_IDLE_TIMEOUT`: a client that stops sending half-way is answered `408`).
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The shortest bearer token accepted: a short one is guessable.
@@ -197,6 +198,8 @@ pub fn app(state: AppState) -> Router {
                     axum::http::StatusCode::REQUEST_TIMEOUT,
                     REQUEST_TIMEOUT,
                 ))
+                // Outside the timeout: the body is read first, each chunk on time (serve.rs).
+                .layer(axum::middleware::from_fn(serve::read_body))
                 // Answers hold pupils' names, marks and faces: no cache keeps them.
                 .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
                     axum::http::header::CACHE_CONTROL,

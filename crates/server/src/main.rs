@@ -221,7 +221,7 @@ async fn main() -> std::process::ExitCode {
         }
         tracing::info!("shutting down: no new requests, finishing those under way");
     };
-    if let Err(e) = axum::serve(listener, facenet_server::app(state)).with_graceful_shutdown(shutdown).await {
+    if let Err(e) = facenet_server::serve::serve(listener, facenet_server::app(state), shutdown).await {
         eprintln!("facenet-server: {e}");
         return std::process::ExitCode::FAILURE;
     }

@@ -79,7 +79,7 @@ export const CROP_FILES = ['s1a.jpg', 's2a.jpg', 's3a.jpg', 's3b.jpg', 's3c.jpg'
 export async function startServer(options = {}) {
   const token = options.token ?? 'test-token';
   const dataDir = mkdtempSync(join(tmpdir(), 'facenet-browser-'));
-  const backend = await startFacenetServer({ dataDir, token });
+  let backend = await startFacenetServer({ dataDir, token });
   const manifest = JSON.parse(readFileSync(join(ROOT, 'models/facenet.json'), 'utf8'));
   const state = {
     /** `METHOD /path` of every request, in order */
@@ -158,6 +158,14 @@ export async function startServer(options = {}) {
     dataDir,
     /** The vectors the server stored, `crop:model` → values. */
     stored: () => new Map(rows(dataDir, 'SELECT crop_id, model_name, vector FROM embeddings').map(([crop, model, v]) => [`${crop}:${model}`, v])),
+    /** Kills the server (SIGKILL, as a crash or a power cut would), and starts it again on its
+     * file after `downMs`; the proxy answers 502 pages meanwhile. */
+    restart: async (downMs = 0) => {
+      backend.child.kill('SIGKILL');
+      await new Promise((r) => backend.child.once('exit', r));
+      await new Promise((r) => setTimeout(r, downMs));
+      backend = await startFacenetServer({ dataDir, token });
+    },
     close: async () => {
       await new Promise((r) => proxy.close(r));
       backend.child.kill('SIGTERM');

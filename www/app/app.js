@@ -9,6 +9,8 @@
 import { FaceEmbedder } from '../client/facenet.js';
 import { MODEL_VERSION_LENGTH } from '../client/protocol.js';
 import { $, api, download, el, enrollByName, outbox, outboxEvents, say, sayError, send, server, tokenInput } from './page.js';
+import { registerServiceWorker } from './offline.js';
+import { render as renderOutbox } from './outbox-view.js';
 import { loadRoster, school, signIn } from './school.js';
 
 const sessionSelect = /** @type {HTMLSelectElement} */ ($('session-select'));
@@ -37,6 +39,8 @@ const state = {
   /** @type {Map<number, string>} */ thumbs: new Map(),
   /** an outbox crop (its ref) → the face on its photo, until the server names the crop */
   /** @type {Map<string, PhotoView['faces'][number]>} */ faceOfCrop: new Map(),
+  /** whether a lesson's photos wait in the outbox for the server (the register follows them) */
+  waiting: false,
   /** an outbox crop (its ref) → its server id, once sent */
   /** @type {Map<string, number>} */ cropOfRef: new Map(),
   /** @type {Promise<FaceEmbedder> | null} */ embedder: null,
@@ -75,6 +79,9 @@ async function openSession(id) {
   state.names.clear();
   $('photos').replaceChildren();
   $('register').replaceChildren();
+  // Kept for this tab: a reload without a network opens the same lesson (offline.js).
+  sessionStorage.setItem('facenet-session', String(id));
+  if (school.offline) return;
   await loadCrops();
 }
 
@@ -158,6 +165,7 @@ function theOutbox() {
  */
 async function sendAll() {
   const left = await theOutbox().flush();
+  await renderOutbox();
   if (left.pending) say(`${left.pending} items wait for the server; they are kept in this browser and sent when it answers`);
   return left;
 }
@@ -219,13 +227,30 @@ async function addPhotos(files) {
       },
     });
     await Promise.all(queued);
-    await sendAll();
+    // Offline, or the server out of reach: the outbox keeps it all; the register follows when
+    // everything is sent (the 'drained' listener below).
+    if ((await sendAll()).pending) {
+      state.waiting = true;
+      return;
+    }
     await loadCrops();
     await loadSessions();
     await takeRegister();
   } catch (e) {
     sayError(e);
   }
+}
+
+/**
+ * A key for a photo of a lesson: SHA-256 of its bytes and the session, or none where the page
+ * has no crypto.subtle (plain HTTP): then each drop is a photo of its own.
+ * @param {Blob} file
+ * @param {number} session
+ */
+async function contentKey(file, session) {
+  if (!crypto.subtle) return undefined;
+  const digest = await crypto.subtle.digest('SHA-256', await new Blob([`${session}:`, file]).arrayBuffer());
+  return Array.from(new Uint8Array(digest).subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /**
@@ -239,8 +264,11 @@ async function addPhotos(files) {
 async function queuePhoto(session, file, faces, whole) {
   const view = await showPhoto(file, faces, `${faces.length} face${faces.length === 1 ? '' : 's'}`);
   const box = theOutbox();
+  // The photo named by its bytes and the lesson: dropped twice, it is one photo with its faces
+  // once (the server answers the same keys with the first answers, for a day).
+  const key = await contentKey(file, session);
   const photo = await box.addPhoto({
-    session, filename: file.name, ...(whole ? { file } : { width: view.bitmap.width, height: view.bitmap.height, size: file.size }),
+    session, key, filename: file.name, ...(whole ? { file } : { width: view.bitmap.width, height: view.bitmap.height, size: file.size }),
   });
   const stem = file.name.replace(/\.[^.]*$/, '');
   for (const [k, face] of faces.entries()) {
@@ -248,6 +276,7 @@ async function queuePhoto(session, file, faces, whole) {
     const crop = await box.addCrop({
       session,
       photo,
+      key: key && `${key}-${k}`,
       blob: face.crop.blob,
       query: {
         filename: `${stem}_${k}.jpg`,
@@ -631,4 +660,27 @@ $('register-csv').addEventListener('click', (event) => { event.preventDefault();
 $('finalize').addEventListener('click', () => record('FINALIZE'));
 $('reopen').addEventListener('click', () => record('REOPEN'));
 school.onClass = () => { loadSessions(); };
-signIn().then(loadSessions);
+registerServiceWorker();
+signIn().then(async () => {
+  if (!school.offline) return loadSessions();
+  // No server: the lesson this tab had open, to take its photos on this device.
+  const last = Number(sessionStorage.getItem('facenet-session'));
+  if (last) await openSession(last);
+});
+
+// Everything queued was sent (the network is back): the lesson's crops and register, fresh.
+outboxEvents.addEventListener('drained', async () => {
+  if (!school.offline && !state.waiting) return;
+  state.waiting = false;
+  if (school.offline) {
+    await signIn();
+    await loadSessions();
+  }
+  if (!state.session) return;
+  try {
+    await loadCrops();
+    await takeRegister();
+  } catch (e) {
+    sayError(e);
+  }
+});

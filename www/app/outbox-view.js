@@ -25,6 +25,8 @@ export async function openOutbox(databaseId) {
 }
 
 let rendering = false;
+/** What waited at the last render: 'drained' when it reaches 0. */
+let wasPending = 0;
 /** Many items are answered at once: one render after them. */
 function scheduleRender() {
   if (rendering) return;
@@ -37,6 +39,8 @@ export async function render() {
   const box = outbox;
   if (!box) return;
   const [pending, attention] = await Promise.all([box.pending(), box.attention()]);
+  if (pending === 0 && wasPending > 0) outboxEvents.dispatchEvent(new Event('drained'));
+  wasPending = pending;
   $('outbox-section').hidden = pending === 0 && attention.length === 0;
   const status = $('outbox-status');
   status.textContent = pending ? `${pending} ${pending === 1 ? 'item waits' : 'items wait'} to be sent (kept in this browser)` : 'Everything was sent.';

@@ -50,7 +50,7 @@ export function setOutbox(box) {
 
 /**
  * What the outbox did, for the parts of the page that show it: `sent` and `attention` events,
- * their detail an OutboxEvent.
+ * their detail an OutboxEvent; `drained` when nothing waits any more.
  * @typedef {{item: import('../client/outbox.js').OutboxItem, serverId: number | null}} OutboxEvent
  */
 export const outboxEvents = new EventTarget();

@@ -2,8 +2,9 @@
 // fix names and school numbers), its history (pupils × lessons from finalised registers, CSV),
 // and for an admin the accounts and classes. The lesson itself is app.js's.
 
+import { rememberDatabase, rememberedDatabase } from './offline.js';
 import { openOutbox } from './outbox-view.js';
-import { $, api, download, el, recordConsent, say, sayError, send } from './page.js';
+import { $, api, download, el, recordConsent, say, sayError, send, tokenInput } from './page.js';
 
 /**
  * @typedef {{id: number | null, name: string, admin: boolean, class_ids: number[], database_id: string}} Me
@@ -16,6 +17,8 @@ const classSelect = /** @type {HTMLSelectElement} */ ($('class-select'));
 
 export const school = {
   /** @type {Me | null} */ me: null,
+  /** Whether the server was out of reach at sign-in (the lesson is queued on this device). */
+  offline: false,
   /** @type {SchoolClass[]} */ classes: [],
   /** @type {Pupil[]} */ roster: [],
   /** The selected class, or null. */
@@ -27,14 +30,25 @@ export const school = {
 /** Who the token is; their classes; the admin's tools when they are one. */
 export async function signIn() {
   try {
-    school.me = /** @type {Me} */ (await api('ME'));
+    // Without a network there is nothing to wait for: one try, then the device's copy.
+    school.me = /** @type {Me} */ (await api('ME', [], { retries: navigator.onLine ? undefined : 1 }));
   } catch (e) {
     school.me = null;
     $('who').textContent = '';
+    // No server: with a database this token reached before, the lesson is taken offline.
+    const known = /** @type {{transient?: boolean}} */ (e).transient ? await rememberedDatabase(tokenInput.value) : null;
+    if (known) {
+      school.offline = true;
+      $('who').textContent = 'Offline: photos are kept on this device and sent when the server answers';
+      await openOutbox(known);
+      return;
+    }
     sayError(e, 'Sign in');
     return;
   }
+  school.offline = false;
   $('who').textContent = `Signed in as ${school.me.name} (${school.me.admin ? 'admin' : 'teacher'})`;
+  await rememberDatabase(tokenInput.value, school.me.database_id);
   await openOutbox(school.me.database_id);
   $('admin-section').hidden = !school.me.admin;
   await loadClasses();

@@ -157,34 +157,40 @@ export class Outbox {
   }
 
   /**
-   * Adds an item in one transaction; a vector replaces a pending one for the same crop and model.
+   * Adds an item in one transaction; one with the ref of a pending item replaces it (a vector
+   * for the same crop and model; the same photo or face dropped again).
    * @param {Omit<OutboxItem, 'id' | 'key' | 'version' | 'state' | 'attempts' | 'notBefore' | 'createdAt'>} item
+   * @param {string} [key] its Idempotency-Key when the caller derives one from the content (the
+   *   same photo dropped twice is then one photo on the server); a new random one by default
    * @returns {Promise<string>} its ref
    */
-  async #add(item) {
+  async #add(item, key) {
     const tx = this.#db.transaction(ITEMS, 'readwrite');
     const store = tx.objectStore(ITEMS);
     const before = /** @type {OutboxItem | undefined} */ (await done(store.index('ref').get(item.ref)));
-    const fresh = { ...item, key: newKey(), state: /** @type {'pending'} */ ('pending'), attempts: 0, notBefore: 0, createdAt: Date.now() };
+    const fresh = { ...item, key: key ?? newKey(), state: /** @type {'pending'} */ ('pending'), attempts: 0, notBefore: 0, createdAt: Date.now() };
     store.put(before ? { ...before, ...fresh, version: before.version + 1, problem: undefined } : { ...fresh, version: 1 });
     await done(tx);
     return item.ref;
   }
 
   /**
-   * A photo's record (its metadata, or the whole photo with `file`).
-   * @param {{session: number} & PhotoPayload} photo
+   * A photo's record (its metadata, or the whole photo with `file`). `key`, when given, names
+   * the photo (e.g. a hash of its bytes and the lesson): added again, it is the same photo.
+   * @param {{session: number, key?: string} & PhotoPayload} photo
    */
-  addPhoto({ session, ...payload }) {
-    return this.#add({ kind: 'photo', ref: `photo:${newKey()}`, parent: null, session, cropId: null, payload });
+  addPhoto({ session, key, ...payload }) {
+    const k = key ?? newKey();
+    return this.#add({ kind: 'photo', ref: `photo:${k}`, parent: null, session, cropId: null, payload }, k);
   }
 
   /**
-   * A face crop, of a photo added before (`photo`, its ref) or of none.
-   * @param {{session: number, photo?: string, blob: Blob, query: Record<string, string>}} crop
+   * A face crop, of a photo added before (`photo`, its ref) or of none; `key` as for a photo.
+   * @param {{session: number, photo?: string, blob: Blob, query: Record<string, string>, key?: string}} crop
    */
-  addCrop({ session, photo, blob, query }) {
-    return this.#add({ kind: 'crop', ref: `crop:${newKey()}`, parent: photo ?? null, session, cropId: null, payload: { blob, query } });
+  addCrop({ session, photo, blob, query, key }) {
+    const k = key ?? newKey();
+    return this.#add({ kind: 'crop', ref: `crop:${k}`, parent: photo ?? null, session, cropId: null, payload: { blob, query } }, k);
   }
 
   /**
@@ -453,7 +459,10 @@ export class Outbox {
     }
     for (const [k, { item }] of list.entries()) {
       const r = answer.results[k];
-      if (r?.status === 'success') {
+      // The crop has its vector already (the same face dropped again): the server keeps the
+      // first, which is this face's; nothing for the teacher to do.
+      const stored = r?.error_type === 'EmbeddingExists' && !(/** @type {VectorPayload} */ (item.payload).force);
+      if (r?.status === 'success' || stored) {
         await this.#acknowledge(item, null, r);
         counts.sent++;
       } else {

@@ -45,6 +45,9 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     let compress = DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream"));
     Router::new()
         .route("/", get(|| async { Redirect::temporary(SESSION_PAGE) }))
+        // The page's service worker at the root, so that its scope covers the page, the client's
+        // worker and the builds it loads (www/app/sw.js).
+        .route_service("/sw.js", ServeFile::new(root.join("www/app/sw.js")))
         .nest_service("/www", ServeDir::new(root.join("www")))
         .nest_service("/pkg", ServeDir::new(root.join("pkg")))
         .nest("/models", models)

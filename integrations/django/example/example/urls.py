@@ -28,6 +28,8 @@ def model(request, name):
 urlpatterns = [
     path("api/attendance/", include("facenet_attendance.urls")),
     path("", lambda request: redirect("/www/app/index.html")),
+    # The page's service worker at the root (its scope covers the page, the worker and the builds).
+    path("sw.js", lambda request: serve(request, "app/sw.js", document_root=REPO / "www")),
     re_path(r"^www/(?P<path>.*)$", serve, {"document_root": REPO / "www"}),
     re_path(r"^pkg/(?P<path>.*)$", serve, {"document_root": REPO / "pkg"}),
     re_path(r"^models/(?P<name>[^/]+)$", model),

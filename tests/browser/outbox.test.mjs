@@ -125,15 +125,18 @@ test('a refused item waits in "needs attention" with the reason; the rest is sen
     await box.addVector({ crop: broken, model: 'facenet', modelVersion: args.version, embedding: args.good });
     const sent = await box.flush();
     const attention = (await box.attention()).map((i) => [i.kind, i.problem.code, i.problem.message]);
+    // Sent again, the broken crop takes its vector along (and both are refused again).
+    const retried = await box.retry((await box.attention()).find((i) => i.kind === 'crop').id);
     // The broken crop's vector follows its crop into attention; giving up the crop and its vector empties the list.
     for (const i of await box.attention()) await box.dismiss(i.id);
     const after = { pending: await box.pending(), attention: (await box.attention()).length };
     box.close();
-    return { sent, attention, after };`, { session, version: server.version, short: unit(127), good: unit(128, 7) });
+    return { sent, attention, after, retried };`, { session, version: server.version, short: unit(127), good: unit(128, 7) });
   assert.deepEqual(answer.sent, { sent: 3, attention: 3, pending: 0 }, 'two crops and one vector sent; a vector, a crop and its vector refused');
   assert.deepEqual(answer.attention.map(([kind, code]) => [kind, code === 'UnsupportedFormat' ? 'DecodeError' : code]).sort(),
     [['crop', 'DecodeError'], ['vector', 'InvalidEmbedding'], ['vector', 'InvalidRequest']].sort(), JSON.stringify(answer.attention));
   assert.ok(answer.attention.some(([, code, message]) => code === 'InvalidEmbedding' && /128 values, got 127/.test(message)), 'the server\'s own reason');
+  assert.deepEqual(answer.retried, { sent: 0, attention: 2, pending: 0 }, 'the crop and its vector tried again');
   assert.deepEqual(answer.after, { pending: 0, attention: 0 });
   const { crops } = held(session);
   assert.deepEqual(crops.map((c) => [c.filename, c.vector !== null]), [['good.jpg', false], ['second.jpg', true]]);

@@ -219,9 +219,24 @@ export class Outbox {
     return (await this.#all()).filter((i) => i.state === 'attention');
   }
 
-  /** Sends an item needing attention again (after the cause was fixed). @param {number} id */
+  /**
+   * Sends an item needing attention again (after the cause was fixed), with what waited on it
+   * (a photo's crops, a crop's vector).
+   * @param {number} id
+   */
   async retry(id) {
-    await this.#update(id, (item) => ({ ...item, state: 'pending', problem: undefined, attempts: 0, notBefore: 0 }));
+    const all = await this.#all();
+    /** @type {Set<string>} */
+    const refs = new Set();
+    const again = (/** @type {OutboxItem | undefined} */ item) => {
+      if (!item || item.state !== 'attention' || refs.has(item.ref)) return;
+      refs.add(item.ref);
+      for (const child of all.filter((i) => i.parent === item.ref)) again(child);
+    };
+    again(all.find((i) => i.id === id));
+    for (const item of all.filter((i) => refs.has(i.ref))) {
+      await this.#update(item.id, (i) => ({ ...i, state: 'pending', problem: undefined, attempts: 0, notBefore: 0 }));
+    }
     return this.flush();
   }
 

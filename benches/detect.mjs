@@ -5,6 +5,7 @@
 // classroom-like photo from drop to 30 vectors, and wasm memory over 100 photos.
 //
 //   node benches/detect.mjs            (scripts/build-wasm first)
+//   BENCH_RUNS=1 BENCH_MEMORY_PHOTOS=2 node benches/detect.mjs   (a smoke run: scripts/test)
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -14,6 +15,8 @@ import { launch, openPage } from '../tests/browser/harness.mjs';
 import { FACES } from '../tests/browser/common.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+/** Photos through detect + embed for the memory figure. */
+const MEMORY_PHOTOS = Number(process.env.BENCH_MEMORY_PHOTOS ?? 100);
 const PHOTOS = ['sample1.jpg', 'sample2.jpg', 'sample3.jpg', 'sample4.jpg', 'sample5.jpg', 'sample6.jpg'];
 const WIDTHS = [640, 1280];
 const MB = 1048576;
@@ -126,7 +129,7 @@ const result = await page.evaluate(`(async () => {
   while (e.workers < 2) await new Promise((r) => setTimeout(r, 50));
   await e.embedFaces(photos[1280][0]); // both workers warm, plans built for this size
   const classroomRuns = [];
-  for (let r = 0; r < 5; r++) {
+  for (let r = 0; r < Math.min(5, runs); r++) {
     const t0 = performance.now();
     const faces = await e.embedFaces(classroom);
     const tDetectEmbed = performance.now() - t0;
@@ -135,13 +138,14 @@ const result = await page.evaluate(`(async () => {
   out.classroom = classroomRuns;
 
   // Memory: 100 photos (full-size samples, the tiled path) through detect + embed, 1 worker.
+  const memoryPhotos = ${MEMORY_PHOTOS};
   e.terminate();
   e = await FaceEmbedder.create({ workers: 1, detector: true });
   const full = await Promise.all(${JSON.stringify(PHOTOS)}.map(async (f) => (await fetch('/tests/photos/' + f)).blob()));
   out.memory = [];
-  for (let i = 1; i <= 100; i++) {
+  for (let i = 1; i <= memoryPhotos; i++) {
     await e.embedFaces(full[i % full.length]);
-    if (i === 1 || i === 10 || i === 50 || i === 100) out.memory.push({ photos: i, wasmMB: (await e.stats())[0].wasmMemoryBytes / ${MB} });
+    if (i === 1 || i === 10 || i === 50 || i === memoryPhotos) out.memory.push({ photos: i, wasmMB: (await e.stats())[0].wasmMemoryBytes / ${MB} });
   }
   e.terminate();
   return out;
@@ -166,7 +170,7 @@ for (const w of WIDTHS) {
 const c = result.classroom;
 console.log(`\n30-face classroom-like photo (1280×853 JPEG), 2 workers, model and detector cached: ${c.map((x) => x.faces).join('/')} faces; ` +
   `photo → vectors median ${f(stats(c.map((x) => x.vectorsMs)).median)} ms`);
-console.log(`wasm memory of a worker over 100 full-size photos (detect + embed): ${result.memory.map((m) => `${m.photos}: ${f(m.wasmMB)} MB`).join(', ')}`);
+console.log(`wasm memory of a worker over ${MEMORY_PHOTOS} full-size photos (detect + embed): ${result.memory.map((m) => `${m.photos}: ${f(m.wasmMB)} MB`).join(', ')}`);
 const out = join(process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target'), 'bench-detect.json');
 writeFileSync(out, JSON.stringify({ chromium, runs: RUNS, table, ...result }, null, 2));
 console.log(`\n(written to ${out})`);

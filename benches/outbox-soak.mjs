@@ -16,7 +16,7 @@ let seed = Number(values.seed) >>> 0;
 const random = () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 32; };
 const pick = (list) => list[Math.floor(random() * list.length)];
 const FAULTS = ['drop', 'lost', 'html404', 408, 429, 502, 503];
-const CREATES = /^\/api\/attendance\/(sessions\/\d+\/(photos|crops)|face-crops\/embeddings-batch)\/$/;
+const CREATES = /^\/api\/attendance\/(sessions\/\d+\/(photos|face-crops)|face-crops\/embeddings-batch)\/$/;
 
 const server = await startServer();
 const browser = await launch();

@@ -15,7 +15,7 @@ const page = await openPage(browser.context, `${server.url}/tests/browser/page.h
 after(async () => { await browser.close(); await server.close(); });
 const DEFAULT_FAULTS = server.state.faultPath;
 /** Every create the outbox makes: photos, crops, batches of vectors. */
-const CREATES = /^\/api\/attendance\/(sessions\/\d+\/(photos|crops)|face-crops\/embeddings-batch)\/$/;
+const CREATES = /^\/api\/attendance\/(sessions\/\d+\/(photos|face-crops)|face-crops\/embeddings-batch)\/$/;
 beforeEach(() => { Object.assign(server.state, { posts: 0, fail5xx: 0, drop: 0, delayMs: 0, faults: [], faultPath: DEFAULT_FAULTS }); });
 
 /** A unit vector of `n` values. */

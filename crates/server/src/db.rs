@@ -287,8 +287,11 @@ pub(crate) fn open(dir: &Path) -> Result<Connection, String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| format!("{}: cannot make the data directory private: {e}", dir.display()))?;
+        let mode = std::fs::metadata(dir).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o777);
+        if mode != 0o700 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| fail("cannot make its data directory private (0700)", &e))?;
+        }
     }
     let conn = Connection::open(&path).map_err(|e| fail("cannot open", &e))?;
     conn.pragma_update(None, "journal_mode", "WAL")

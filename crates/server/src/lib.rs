@@ -152,6 +152,14 @@ impl AppState {
         Ok(())
     }
 
+    /// At shutdown, after the last request: the write-ahead log written back into the database
+    /// file and truncated.
+    pub async fn close(&self) -> Result<(), AppError> {
+        self.write(|db, _| privacy::checkpoint(db)).await?;
+        tracing::info!("database checkpointed; stopped");
+        Ok(())
+    }
+
     /// Runs `work` on a reader connection, on a blocking thread.
     pub(crate) async fn read<T: Send + 'static>(
         &self,

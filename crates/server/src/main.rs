@@ -221,7 +221,13 @@ async fn main() -> std::process::ExitCode {
         }
         tracing::info!("shutting down: no new requests, finishing those under way");
     };
-    if let Err(e) = facenet_server::serve::serve(listener, facenet_server::app(state), shutdown).await {
+    if let Err(e) = facenet_server::serve::serve(listener, facenet_server::app(state.clone()), shutdown).await {
+        eprintln!("facenet-server: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
+    // Everything in the file itself, the write-ahead log emptied: the background purge still
+    // holds the state, so its connections would not close (and checkpoint) on their own.
+    if let Err(e) = state.close().await {
         eprintln!("facenet-server: {e}");
         return std::process::ExitCode::FAILURE;
     }

@@ -173,6 +173,16 @@ export function contractTests(getBackend) {
     const [t1, t2] = await twice('POST', url('EMBEDDINGS_BATCH'), batch);
     assert.deepEqual([t1.status, t2.body], [200, t1.body]);
     assertError(await call('POST', url('SESSIONS'), { json: { name: 'x' }, headers: { 'idempotency-key': ' ' } }), 'InvalidRequest', 'an empty key');
+    // Erasing a crop erases its stored answer: the same upload again makes a new crop, it does
+    // not answer with the erased one (whose file name the answer held).
+    const spare = await call('POST', `${url('SESSION_CROPS', session)}?filename=spare.jpg`, { body: FACE, headers: { 'content-type': 'image/jpeg', ...key('spare') } });
+    assert.equal((await call('DELETE', url('CROP', spare.body.crop_id))).status, 200);
+    const again = await call('POST', `${url('SESSION_CROPS', session)}?filename=spare.jpg`, { body: FACE, headers: { 'content-type': 'image/jpeg', ...key('spare') } });
+    assert.ok(again.status === 201 && !again.headers.get('idempotent-replayed'), again.text);
+    assert.equal((await call('GET', url('CROP_IMAGE', again.body.crop_id))).status, 200, 'a crop that exists');
+    // Only the creates a client retries keep answers: elsewhere the header changes nothing.
+    const [r1, r2] = await twice('POST', url('ASSIGNMENTS', session), { json: {}, headers: key('register') });
+    assert.deepEqual([r1.status, r2.status, r2.headers.get('idempotent-replayed')], [200, 200, null], 'a register is computed again, not replayed');
     // Keys are the caller's own: another account's same key is another request.
     const other = client({ url: getBackend().url, token: (await call('POST', url('USERS'), { json: { name: `Idem ${run}`, admin: true } })).body.token });
     const mine = await other('POST', url('SESSIONS'), { json: { name: `idem ${run}` }, headers: key('session') });

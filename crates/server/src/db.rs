@@ -254,7 +254,8 @@ const MIGRATIONS: &[&str] = &[
     // 5: what a client needs to send safely. The database's identity (random, made once): a
     // page's upload queue is kept per database, so that nothing queued for one is sent to another
     // (a restored backup, a reset, another school's server). The answers to requests that carried
-    // an Idempotency-Key (idempotency.rs), by caller and key, kept a day.
+    // an Idempotency-Key (idempotency.rs), by caller and key, kept a day; `about` names the crop
+    // or photo an answer is about (`crop:4411`), so that erasing it erases the answer too.
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
      INSERT INTO meta (key, value) VALUES ('database_id', lower(hex(randomblob(16))));
      CREATE TABLE idempotency (
@@ -265,9 +266,11 @@ const MIGRATIONS: &[&str] = &[
         content_type TEXT,
         body BLOB NOT NULL,
         created_at TEXT NOT NULL DEFAULT (datetime('now')),
+        about TEXT,
         PRIMARY KEY (caller, key)
      );
-     CREATE INDEX idempotency_created ON idempotency(created_at);",
+     CREATE INDEX idempotency_created ON idempotency(created_at);
+     CREATE INDEX idempotency_about ON idempotency(about);",
 ];
 
 /// This database's identity (`meta.database_id`).

@@ -1,5 +1,5 @@
-//! `Idempotency-Key` on writes (the IETF httpapi draft's semantics): a `POST` or `PATCH` that
-//! carries the header is answered once; the same caller sending the same key with the same
+//! `Idempotency-Key` on the creates a client retries (the IETF httpapi draft's semantics): a
+//! `POST` of a lesson, photo record, crop, vector or batch that carries the header is answered once; the same caller sending the same key with the same
 //! request again gets the first answer again (`Idempotent-Replayed: true`), never a second
 //! object; the same key with another request is `422 IdempotencyKeyReused`; while the first is
 //! being answered, a second is `409 Conflict`. A client retrying after a lost answer (a dropped
@@ -17,7 +17,7 @@
 //! is stored right after the request's own transaction commits: a crash in between (no answer
 //! was sent either) lets a retry run the request again.
 
-use crate::api::MAX_IMAGE_BODY;
+use crate::api::{paths, API_BASE, MAX_IMAGE_BODY};
 use crate::error::AppError;
 use crate::scope::Caller;
 use crate::AppState;
@@ -61,7 +61,7 @@ pub(crate) async fn idempotent(
     let Some(key) = request.headers().get(IDEMPOTENCY_KEY) else {
         return Ok(next.run(request).await);
     };
-    if !matches!(*request.method(), Method::POST | Method::PATCH) {
+    if *request.method() != Method::POST || !covered(request.uri().path()) {
         return Ok(next.run(request).await);
     }
     let key = key
@@ -139,16 +139,63 @@ pub(crate) async fn idempotent(
     let status = parts.status.as_u16();
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
     let stored_body = body.to_vec();
+    let about = about(&stored_body);
     state
         .write(move |db, _| {
             db.execute(
-                "INSERT OR REPLACE INTO idempotency (caller, key, fingerprint, status, content_type, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![caller, key, fingerprint, status, content_type, stored_body],
+                "INSERT OR REPLACE INTO idempotency (caller, key, fingerprint, status, content_type, body, about) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![caller, key, fingerprint, status, content_type, stored_body, about],
             )?;
             Ok(())
         })
         .await?;
     Ok(Response::from_parts(parts, Body::from(body)))
+}
+
+/// The creates a client retries: a lesson, a photo record, a crop, a vector, a batch of
+/// vectors. Their answers hold ids, sizes and file names, not a pupil's name; other calls
+/// ignore the header (their answers would keep pupils' data a day beyond an erasure).
+const COVERED: [&str; 5] =
+    [paths::SESSIONS, paths::SESSION_PHOTOS, paths::SESSION_CROPS, paths::CROP_EMBEDDING, paths::EMBEDDINGS_BATCH];
+
+/// Whether `path` is one of [`COVERED`], `{id}` standing for a number (under the router's
+/// nest the path arrives without [`API_BASE`]).
+fn covered(path: &str) -> bool {
+    let given: Vec<&str> = path.strip_prefix(API_BASE).unwrap_or(path).split('/').collect();
+    COVERED.iter().any(|template| {
+        let parts: Vec<&str> = template.split('/').collect();
+        parts.len() == given.len()
+            && parts.iter().zip(&given).all(|(t, g)| if *t == "{id}" { g.parse::<i64>().is_ok() } else { t == g })
+    })
+}
+
+/// What a stored answer is about, for erasure: `crop:<id>` or `photo:<id>`.
+fn about(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if let Some(id) = value.get("crop_id").and_then(|v| v.as_i64()) {
+        Some(format!("crop:{id}"))
+    } else {
+        value.get("photo_id").and_then(|v| v.as_i64()).map(|id| format!("photo:{id}"))
+    }
+}
+
+/// Erases the stored answers about `what` (`crop:4411`): a file name goes with its crop.
+pub(crate) fn forget(db: &rusqlite::Connection, what: &str) -> Result<(), AppError> {
+    db.execute("DELETE FROM idempotency WHERE about = ?1", [what])?;
+    Ok(())
+}
+
+/// Erases the stored answers about the crops and photos of the lessons `condition` (on
+/// `session_id`, `?1`) selects, before they are deleted (a class, a lesson).
+pub(crate) fn forget_lessons(db: &rusqlite::Connection, condition: &str, param: i64) -> Result<(), AppError> {
+    db.execute(
+        &format!(
+            "DELETE FROM idempotency WHERE about IN (SELECT 'crop:' || id FROM face_crops WHERE {condition})
+                OR about IN (SELECT 'photo:' || id FROM photos WHERE {condition})"
+        ),
+        [param],
+    )?;
+    Ok(())
 }
 
 /// A stored answer, sent again.

@@ -141,6 +141,9 @@ fn delete_crops(db: &Connection, condition: &str, param: i64) -> Result<Vec<i64>
     let mut stmt = db.prepare(&format!("DELETE FROM face_crops WHERE {condition} RETURNING id"))?;
     let mut ids: Vec<i64> = stmt.query_map([param], |r| r.get(0))?.collect::<Result<_, _>>()?;
     ids.sort_unstable();
+    for id in &ids {
+        crate::idempotency::forget(db, &format!("crop:{id}"))?;
+    }
     Ok(ids)
 }
 
@@ -280,6 +283,7 @@ pub(crate) async fn delete_photo(
             erase_from_lesson(db, &caller, session, "photo", photo, |tx| {
                 let crops = delete_crops(tx, "photo_id = ?1", photo)?;
                 tx.execute("DELETE FROM photos WHERE id = ?1", [photo])?;
+                crate::idempotency::forget(tx, &format!("photo:{photo}"))?;
                 Ok(crops)
             })
         })
@@ -296,6 +300,7 @@ pub(crate) async fn delete_session(
     state
         .write(move |db, _| {
             erase_from_lesson(db, &caller, session, "session", session, |tx| {
+                crate::idempotency::forget_lessons(tx, "session_id = ?1", session)?;
                 let crops = delete_crops(tx, "session_id = ?1", session)?;
                 tx.execute("DELETE FROM photos WHERE session_id = ?1", [session])?;
                 tx.execute("DELETE FROM sessions WHERE id = ?1", [session])?;

@@ -202,6 +202,8 @@ class IdempotentRequest(models.Model):
     content_type = models.CharField(max_length=100, null=True)
     body = models.BinaryField(default=b"")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The crop or photo the answer is about ("crop:4411"): erasing it erases the answer too.
+    about = models.CharField(max_length=40, null=True, db_index=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["caller", "key"], name="facenet_idempotency_caller_key")]

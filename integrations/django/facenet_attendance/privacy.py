@@ -56,6 +56,7 @@ def delete_crops(crops):
     that a page can drop what it still holds of them (its upload queue)."""
     ids = sorted(crops.values_list("id", flat=True))
     FaceCrop.objects.filter(id__in=ids).delete()
+    idempotency.forget(crop_ids=ids)
     return ids
 
 
@@ -166,6 +167,7 @@ class OnePhoto(ApiView):
         def erase():
             crops = delete_crops(FaceCrop.objects.filter(photo_id=self.id))
             Photo.objects.filter(id=self.id).delete()
+            idempotency.forget(photo_ids=[self.id])
             return crops
 
         return erase_from_lesson(self.caller, session_id, "photo", self.id, erase)
@@ -176,6 +178,7 @@ def delete_session(c, session_id):
 
     def erase():
         crops = delete_crops(FaceCrop.objects.filter(session_id=session_id))
+        idempotency.forget(photo_ids=list(Photo.objects.filter(session_id=session_id).values_list("id", flat=True)))
         Session.objects.filter(id=session_id).delete()
         return crops
 

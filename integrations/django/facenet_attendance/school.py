@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from . import privacy, register, scope
+from . import idempotency, privacy, register, scope
 from .auth import live_tokens, new_token, token_hash
 from .errors import ApiError
 from .models import (
@@ -224,6 +224,8 @@ class OneClass(ApiView):
             crops = FaceCrop.objects.filter(session__in=sessions).count()
             photos = Photo.objects.filter(session__in=sessions).count()
             count = sessions.count()
+            idempotency.forget(crop_ids=FaceCrop.objects.filter(session__in=sessions).values_list("id", flat=True),
+                               photo_ids=Photo.objects.filter(session__in=sessions).values_list("id", flat=True))
             # Sessions take their photos, crops, vectors, marks and registers with them (CASCADE).
             sessions.delete()
             SchoolClass.objects.filter(id=self.id).delete()

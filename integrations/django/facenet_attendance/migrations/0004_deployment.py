@@ -35,6 +35,7 @@ class Migration(migrations.Migration):
                 ('content_type', models.CharField(max_length=100, null=True)),
                 ('body', models.BinaryField(default=b'')),
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('about', models.CharField(db_index=True, max_length=40, null=True)),
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('caller', 'key'), name='facenet_idempotency_caller_key')],

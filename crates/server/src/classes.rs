@@ -179,7 +179,8 @@ pub(crate) async fn delete_class(
             scope::class(&tx, &caller, id)?;
             caller.admin_only("deleting a class")?;
             let in_class = "session_id IN (SELECT id FROM sessions WHERE class_id = ?1)";
-            crate::idempotency::forget_lessons(&tx, in_class, id)?;
+            crate::idempotency::forget_crops(&tx, in_class, id)?;
+            crate::idempotency::forget_photos(&tx, in_class, id)?;
             let crops = tx.execute(&format!("DELETE FROM face_crops WHERE {in_class}"), [id])?;
             let photos = tx.execute(&format!("DELETE FROM photos WHERE {in_class}"), [id])?;
             let sessions = tx.execute("DELETE FROM sessions WHERE class_id = ?1", [id])?;

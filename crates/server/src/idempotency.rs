@@ -179,20 +179,21 @@ fn about(body: &[u8]) -> Option<String> {
     }
 }
 
-/// Erases the stored answers about `what` (`crop:4411`): a file name goes with its crop.
-pub(crate) fn forget(db: &rusqlite::Connection, what: &str) -> Result<(), AppError> {
-    db.execute("DELETE FROM idempotency WHERE about = ?1", [what])?;
-    Ok(())
+/// Erases the stored answers about the face crops `condition` (on `?1`) selects, before they
+/// are deleted: a file name goes with its crop.
+pub(crate) fn forget_crops(db: &rusqlite::Connection, condition: &str, param: i64) -> Result<(), AppError> {
+    forget(db, "crop", "face_crops", condition, param)
 }
 
-/// Erases the stored answers about the crops and photos of the lessons `condition` (on
-/// `session_id`, `?1`) selects, before they are deleted (a class, a lesson).
-pub(crate) fn forget_lessons(db: &rusqlite::Connection, condition: &str, param: i64) -> Result<(), AppError> {
+/// The same for the photos `condition` (on `?1`) selects.
+pub(crate) fn forget_photos(db: &rusqlite::Connection, condition: &str, param: i64) -> Result<(), AppError> {
+    forget(db, "photo", "photos", condition, param)
+}
+
+/// One statement for every row: `about` is `<kind>:<id>`.
+fn forget(db: &rusqlite::Connection, kind: &str, table: &str, condition: &str, param: i64) -> Result<(), AppError> {
     db.execute(
-        &format!(
-            "DELETE FROM idempotency WHERE about IN (SELECT 'crop:' || id FROM face_crops WHERE {condition})
-                OR about IN (SELECT 'photo:' || id FROM photos WHERE {condition})"
-        ),
+        &format!("DELETE FROM idempotency WHERE about IN (SELECT '{kind}:' || id FROM {table} WHERE {condition})"),
         [param],
     )?;
     Ok(())

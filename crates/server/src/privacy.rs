@@ -138,12 +138,10 @@ fn checked_text(text: &str, what: &str) -> Result<String, AppError> {
 /// Deletes the face crops `condition` (on `?1`) selects, with their vectors; their ids, which an
 /// erasure answers so that a page can drop what it still holds of them (its upload queue).
 fn delete_crops(db: &Connection, condition: &str, param: i64) -> Result<Vec<i64>, AppError> {
+    crate::idempotency::forget_crops(db, condition, param)?;
     let mut stmt = db.prepare(&format!("DELETE FROM face_crops WHERE {condition} RETURNING id"))?;
     let mut ids: Vec<i64> = stmt.query_map([param], |r| r.get(0))?.collect::<Result<_, _>>()?;
     ids.sort_unstable();
-    for id in &ids {
-        crate::idempotency::forget(db, &format!("crop:{id}"))?;
-    }
     Ok(ids)
 }
 
@@ -282,8 +280,8 @@ pub(crate) async fn delete_photo(
             let session: i64 = db.query_row("SELECT session_id FROM photos WHERE id = ?1", [photo], |r| r.get(0))?;
             erase_from_lesson(db, &caller, session, "photo", photo, |tx| {
                 let crops = delete_crops(tx, "photo_id = ?1", photo)?;
+                crate::idempotency::forget_photos(tx, "id = ?1", photo)?;
                 tx.execute("DELETE FROM photos WHERE id = ?1", [photo])?;
-                crate::idempotency::forget(tx, &format!("photo:{photo}"))?;
                 Ok(crops)
             })
         })
@@ -300,8 +298,8 @@ pub(crate) async fn delete_session(
     state
         .write(move |db, _| {
             erase_from_lesson(db, &caller, session, "session", session, |tx| {
-                crate::idempotency::forget_lessons(tx, "session_id = ?1", session)?;
                 let crops = delete_crops(tx, "session_id = ?1", session)?;
+                crate::idempotency::forget_photos(tx, "session_id = ?1", session)?;
                 tx.execute("DELETE FROM photos WHERE session_id = ?1", [session])?;
                 tx.execute("DELETE FROM sessions WHERE id = ?1", [session])?;
                 Ok(crops)

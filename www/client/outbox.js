@@ -330,7 +330,8 @@ export class Outbox {
   async #pass() {
     const counts = { sent: 0, attention: 0 };
     const outcome = async () => ({ ...counts, pending: await this.pending() });
-    const items = (await this.#all()).filter((i) => i.state === 'pending');
+    const all = await this.#all();
+    const items = all.filter((i) => i.state === 'pending');
     if (items.length === 0) return outcome();
     // Still the database these items were queued for?
     try {
@@ -346,7 +347,7 @@ export class Outbox {
     }
     const sent = new Map(/** @type {{ref: string, id: number}[]} */ (await done(this.#db.transaction(SENT).objectStore(SENT).getAll())).map((s) => [s.ref, s.id]));
     const byRef = new Map(items.map((i) => [i.ref, i]));
-    const attention = new Set((await this.attention()).map((i) => i.ref));
+    const attention = new Set(all.filter((i) => i.state === 'attention').map((i) => i.ref));
     /** @type {Map<string, {item: OutboxItem, cropId: number}[]>} vectors ready, by model */
     const vectors = new Map();
     for (const item of items) {

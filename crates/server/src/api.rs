@@ -602,7 +602,7 @@ fn store(
 ) -> Result<EmbeddingStored, AppError> {
     let vector = validate(state, &post.model_name, version, &post.embedding)?;
     scope::crop(db, caller, crop)?;
-    let message = match db::vector_of(db, crop, &post.model_name)? {
+    let message = match db::vector_of(db, crop, &post.model_name, &state.model_version)? {
         Some(old) if old.iter().zip(&vector).all(|(a, b)| (a - b).abs() <= 1e-6) => {
             "embedding already stored (unchanged)"
         }

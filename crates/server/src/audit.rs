@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! at                   actor       action     person  session  class  detail
-//! 2026-12-07 09:41:02  Ms Rivera   finalize   —       812      7      {"model_version":"f9c6e228eb51","threshold":0.42}
+//! 2026-12-07 09:41:02  Ms Rivera   finalize   —       812      7      {"model_version":"e9b31c60432e","threshold":0.4}
 //! 2026-12-07 09:40:17  Ms Rivera   mark       4411    812      7      {"mark":"late"}
 //! ```
 

@@ -349,17 +349,22 @@ pub(crate) fn blob_to_vector(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
-/// The embedded faces of one session for `model`, with their enrolment label (only a pupil's
-/// whose consent is given: anyone else's face is an unlabelled one) and the teacher's verdict, by
-/// crop id.
-pub(crate) fn lesson_faces(conn: &Connection, model: &str, session: i64) -> rusqlite::Result<Vec<Face>> {
+// Every read of vectors for matching is of the served model version only: a vector of another
+// version (an older projection, another weights file) lives in another space, and comparing it
+// with the served one would name the wrong pupil. Such a crop counts as not embedded until the
+// page or `facenet-embed` posts its vector again.
+
+/// The embedded faces of one session for `model` (its served `version`), with their enrolment
+/// label (only a pupil's whose consent is given: anyone else's face is an unlabelled one) and the
+/// teacher's verdict, by crop id.
+pub(crate) fn lesson_faces(conn: &Connection, model: &str, version: &str, session: i64) -> rusqlite::Result<Vec<Face>> {
     let mut stmt = conn.prepare(
         "SELECT c.id, c.photo_id, p.id, c.verdict, c.verdict_person_id, e.vector
          FROM face_crops c JOIN embeddings e ON e.crop_id = c.id
          LEFT JOIN people p ON p.id = c.person_id AND p.consent = 'given'
-         WHERE e.model_name = ?1 AND c.session_id = ?2 ORDER BY c.id",
+         WHERE e.model_name = ?1 AND e.model_version = ?3 AND c.session_id = ?2 ORDER BY c.id",
     )?;
-    let rows = stmt.query_map(params![model, session], |row| {
+    let rows = stmt.query_map(params![model, session, version], |row| {
         let verdict: Option<String> = row.get(3)?;
         let verdict = match verdict.as_deref() {
             Some("person") => row.get::<_, Option<i64>>(4)?.map(Verdict::Person),
@@ -378,38 +383,50 @@ pub(crate) fn lesson_faces(conn: &Connection, model: &str, session: i64) -> rusq
 }
 
 /// The reference faces (enrolled crops, of any session) of the pupils on `class`'s roster whose
-/// consent is given.
-pub(crate) fn references(conn: &Connection, model: &str, class: i64) -> rusqlite::Result<Vec<Reference>> {
+/// consent is given, of the served `version` of `model`.
+pub(crate) fn references(
+    conn: &Connection,
+    model: &str,
+    version: &str,
+    class: i64,
+) -> rusqlite::Result<Vec<Reference>> {
     let mut stmt = conn.prepare(
         "SELECT c.person_id, e.vector FROM face_crops c JOIN embeddings e ON e.crop_id = c.id
-         WHERE e.model_name = ?1 AND c.person_id IN
+         WHERE e.model_name = ?1 AND e.model_version = ?3 AND c.person_id IN
                (SELECT r.person_id FROM roster r JOIN people p ON p.id = r.person_id WHERE r.class_id = ?2 AND p.consent = 'given')
          ORDER BY c.id",
     )?;
-    let rows = stmt.query_map(params![model, class], |row| {
+    let rows = stmt.query_map(params![model, class, version], |row| {
         Ok(Reference { person_id: row.get(0)?, vector: blob_to_vector(&row.get::<_, Vec<u8>>(1)?) })
     })?;
     rows.collect()
 }
 
-/// The stored vector of one crop and model, if any.
-pub(crate) fn vector_of(conn: &Connection, crop: i64, model: &str) -> rusqlite::Result<Option<Vec<f32>>> {
+/// The stored vector of one crop and model, if any of the served `version` (one of another version
+/// is replaced by a new post without `force_regenerate`).
+pub(crate) fn vector_of(
+    conn: &Connection,
+    crop: i64,
+    model: &str,
+    version: &str,
+) -> rusqlite::Result<Option<Vec<f32>>> {
     conn.query_row(
-        "SELECT vector FROM embeddings WHERE crop_id = ?1 AND model_name = ?2",
-        params![crop, model],
+        "SELECT vector FROM embeddings WHERE crop_id = ?1 AND model_name = ?2 AND model_version = ?3",
+        params![crop, model, version],
         |row| row.get::<_, Vec<u8>>(0),
     )
     .optional()
     .map(|b| b.map(|b| blob_to_vector(&b)))
 }
 
-/// The crops of a session without a vector of `model`, by id.
-pub(crate) fn crops_without(conn: &Connection, session: i64, model: &str) -> rusqlite::Result<Vec<i64>> {
+/// The crops of a session without a vector of the served `version` of `model`, by id.
+pub(crate) fn crops_without(conn: &Connection, session: i64, model: &str, version: &str) -> rusqlite::Result<Vec<i64>> {
     let mut stmt = conn.prepare(
         "SELECT id FROM face_crops c WHERE session_id = ?1
-         AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.crop_id = c.id AND e.model_name = ?2) ORDER BY id",
+         AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.crop_id = c.id AND e.model_name = ?2 AND e.model_version = ?3)
+         ORDER BY id",
     )?;
-    let rows = stmt.query_map(params![session, model], |r| r.get(0))?;
+    let rows = stmt.query_map(params![session, model, version], |r| r.get(0))?;
     rows.collect()
 }
 

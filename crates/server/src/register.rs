@@ -83,9 +83,10 @@ pub(crate) fn assign_on(
         let rows: Vec<(i64, String)> = rows.collect::<Result<_, _>>()?;
         rows.into_iter().filter_map(|(p, m)| Some((p, Mark::parse(&m)?))).collect()
     };
-    let faces = db::lesson_faces(db, &model, session)?;
-    let references = db::references(db, &model, class_id)?;
-    let not_embedded = db::crops_without(db, session, &model)?;
+    let version = &state.model_version;
+    let faces = db::lesson_faces(db, &model, version, session)?;
+    let references = db::references(db, &model, version, class_id)?;
+    let not_embedded = db::crops_without(db, session, &model, version)?;
 
     let matched = match_session(faces, &matchable, references, threshold);
     // The unknown faces are clustered so that one action can enroll each group; past

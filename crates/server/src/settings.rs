@@ -6,7 +6,7 @@
 //! {"backend": "facenet-server 0.1.0",
 //!  "storage": {"engine": "sqlite", "location": "data/facenet.sqlite3", "erasure": "…"},
 //!  "retention": {"lesson_faces_days": 30, …, "notice": ["…"]},
-//!  "models": [{"model_name": "facenet", "model_version": "f9c6e228eb51", "dimensions": 128, "threshold": 0.42}],
+//!  "models": [{"model_name": "facenet", "model_version": "e9b31c60432e", "dimensions": 128, "threshold": 0.4}],
 //!  "accounts": {"admins": 1, "teachers": 12, "live_tokens": 14, "server_token": false, "token_storage": "…"},
 //!  "limits": {…}, "content_security_policy": "…", "held": {"pupils": 380, "consent_given": 371, …}}
 //! ```

@@ -54,13 +54,16 @@ def assign_session(c, session_id, model_name=None, threshold=None, cluster_thres
     people = roster(class_id)
     # Only pupils whose consent is given are matched; the others' faces stay unknown.
     matchable = set(Person.objects.filter(classes__id=class_id, consent="given").values_list("id", flat=True))
+    # Only vectors of the served model version: one of another version (an older projection)
+    # lives in another space and would name the wrong pupil; its crop counts as not embedded.
+    served = Embedding.objects.filter(model_name=model, model_version=contract.manifest()["version"])
     references = (
-        Embedding.objects.filter(model_name=model, crop__person__classes__id=class_id, crop__person__consent="given")
+        served.filter(crop__person__classes__id=class_id, crop__person__consent="given")
         .order_by("crop_id")
         .values_list("crop__person_id", "vector")
     )
     crops = (
-        Embedding.objects.filter(model_name=model, crop__session_id=session_id)
+        served.filter(crop__session_id=session_id)
         .order_by("crop_id")
         .values_list("crop_id", "crop__photo_id", "crop__person_id", "crop__verdict", "crop__verdict_person_id", "vector")
     )
@@ -85,7 +88,10 @@ def assign_session(c, session_id, model_name=None, threshold=None, cluster_thres
             "session %s: %d unknown faces; the first %d are clustered, the rest left one per group", session_id, unknown, limit
         )
     not_embedded = list(
-        FaceCrop.objects.filter(session_id=session_id).exclude(embeddings__model_name=model).order_by("id").values_list("id", flat=True)
+        FaceCrop.objects.filter(session_id=session_id)
+        .exclude(id__in=served.values("crop_id"))
+        .order_by("id")
+        .values_list("id", flat=True)
     )
     marks = list(Mark.objects.filter(session_id=session_id).values_list("person_id", "mark"))
     assigned = sum(1 for d in found if d[2] is not None)

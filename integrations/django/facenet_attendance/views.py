@@ -322,7 +322,8 @@ def store(c, crop_id, model, version, values, force):
     scope.crop(c, crop_id)
     if not FaceCrop.objects.select_for_update().filter(id=crop_id).exists():
         raise crop_not_found(crop_id)
-    old = Embedding.objects.filter(crop_id=crop_id, model_name=model).first()
+    # A vector of another model version is replaced without force_regenerate (it matches nothing).
+    old = Embedding.objects.filter(crop_id=crop_id, model_name=model, model_version=contract.manifest()["version"]).first()
     if old is not None and np.all(np.abs(np.frombuffer(bytes(old.vector), dtype="<f4") - vector) <= 1e-6):
         message = "embedding already stored (unchanged)"
     elif old is not None and not force:

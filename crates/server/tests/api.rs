@@ -737,7 +737,8 @@ async fn vectors_of_another_model_version_match_nothing_and_are_posted_again() {
         ids.insert(face, crop);
     }
     assert_eq!(api.enroll("Ana", &[ids["s1a"]]).await.0, StatusCode::OK);
-    let assign = || api.call("POST", &format!("/api/attendance/sessions/{session}/assignments/"), json!({}));
+    let assignments = format!("/api/attendance/sessions/{session}/assignments/");
+    let assign = || api.call("POST", &assignments, json!({}));
     let (_, out) = assign().await;
     assert_eq!(out["assigned"].as_array().unwrap().len(), 2, "{out}");
 

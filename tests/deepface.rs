@@ -14,13 +14,6 @@ mod common;
 use common::*;
 use facenet_wasm::{align_face, cosine, decode_image, Alignment, Detector, DetectorManifest, Limits, Manifest};
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
-
-fn dataset() -> Option<PathBuf> {
-    let candidates =
-        [std::env::var_os("FACENET_DEEPFACE_DIR").map(PathBuf::from), Some(repo("../shared/datasets/deepface"))];
-    candidates.into_iter().flatten().find(|p| p.join("img1.jpg").is_file())
-}
 
 struct Pairs {
     same: Vec<f32>,
@@ -69,15 +62,7 @@ fn quantile(values: &[f32], q: f32) -> f32 {
 
 #[test]
 fn different_photos_of_the_same_people_verify() {
-    let Some(dir) = dataset() else {
-        eprintln!(
-            "deepface: NOT RUN — the DeepFace photos are not here (set FACENET_DEEPFACE_DIR to its tests/unit/dataset/, \
-             or lay it at ../shared/datasets/deepface/)"
-        );
-        return;
-    };
-    let fixture: serde_json::Value = serde_json::from_slice(&read("tests/golden/deepface-identities.json")).unwrap();
-    let identities: Vec<Vec<String>> = serde_json::from_value(fixture["identities"].clone()).unwrap();
+    let Some((dir, fixture, identities)) = deepface("deepface") else { return };
     let mut detector =
         Detector::builder(read("models/retinaface.onnx"), DetectorManifest::retinaface()).build().unwrap();
     let onnx = read("models/facenet.onnx");

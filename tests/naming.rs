@@ -53,12 +53,6 @@ struct Found {
     flipped: [Vec<f32>; 2],
 }
 
-fn dataset() -> Option<PathBuf> {
-    let candidates =
-        [std::env::var_os("FACENET_DEEPFACE_DIR").map(PathBuf::from), Some(repo("../shared/datasets/deepface"))];
-    candidates.into_iter().flatten().find(|p| p.join("img1.jpg").is_file())
-}
-
 /// Who each face of `file` is. A portrait's subject is its most confident face (every other one is
 /// a stranger in the background); in the two group photos the one person of the 13 (the first
 /// identity) is told by where her face is, checked by eye.
@@ -218,15 +212,7 @@ fn averaged(a: &[f32], b: &[f32]) -> Vec<f32> {
 
 #[test]
 fn enrolled_pupils_are_named_and_nobody_else_is() {
-    let Some(dir) = dataset() else {
-        eprintln!(
-            "naming: NOT RUN — the DeepFace photos are not here (set FACENET_DEEPFACE_DIR to its tests/unit/dataset/, \
-             or lay it at ../shared/datasets/deepface/)"
-        );
-        return;
-    };
-    let fixture: serde_json::Value = serde_json::from_slice(&read("tests/golden/deepface-identities.json")).unwrap();
-    let identities: Vec<Vec<String>> = serde_json::from_value(fixture["identities"].clone()).unwrap();
+    let Some((dir, fixture, identities)) = deepface("naming") else { return };
     let found = find_faces(&dir, &identities, &fixture);
     if let Some(path) = std::env::var_os("FACENET_DUMP_FACES") {
         let faces: Vec<_> = found

@@ -37,3 +37,22 @@ pub fn face(id: &str) -> Vec<u8> {
 pub fn norm(v: &[f32]) -> f32 {
     v.iter().map(|x| x * x).sum::<f32>().sqrt()
 }
+
+/// DeepFace's unit-test photos (MIT; 61 photos of 13 people), read from `$FACENET_DEEPFACE_DIR`
+/// or `../shared/datasets/deepface/` beside the checkout, with tests/golden/deepface-identities.json
+/// (its identities and the photos' sha256). `None`, and `test` says it did not run, where neither
+/// folder holds them.
+pub fn deepface(test: &str) -> Option<(PathBuf, serde_json::Value, Vec<Vec<String>>)> {
+    let candidates =
+        [std::env::var_os("FACENET_DEEPFACE_DIR").map(PathBuf::from), Some(repo("../shared/datasets/deepface"))];
+    let Some(dir) = candidates.into_iter().flatten().find(|p| p.join("img1.jpg").is_file()) else {
+        eprintln!(
+            "{test}: NOT RUN — the DeepFace photos are not here (set FACENET_DEEPFACE_DIR to its tests/unit/dataset/, \
+             or lay it at ../shared/datasets/deepface/)"
+        );
+        return None;
+    };
+    let fixture: serde_json::Value = serde_json::from_slice(&read("tests/golden/deepface-identities.json")).unwrap();
+    let identities = serde_json::from_value(fixture["identities"].clone()).unwrap();
+    Some((dir, fixture, identities))
+}

@@ -65,6 +65,15 @@ impl Api {
         serde_json::from_slice::<Value>(&out).unwrap()["crop_id"].as_i64().unwrap()
     }
 
+    /// A crop of `face` uploaded to `session` with its golden `facenet` vector stored.
+    async fn embedded(&self, session: i64, face: &str) -> i64 {
+        let crop = self.upload(session, face).await;
+        let body = json!({"model_name": "facenet", "model_version": self.version(), "embedding": golden(face)});
+        let uri = format!("/api/attendance/face-crops/{crop}/embedding/");
+        assert_eq!(self.call("POST", &uri, body).await.0, StatusCode::OK);
+        crop
+    }
+
     fn version(&self) -> String {
         self.state.model_version.clone()
     }
@@ -273,13 +282,7 @@ async fn enrolled_people_are_assigned_and_the_rest_clustered() {
     let session = api.session().await;
     let mut ids = std::collections::HashMap::new();
     for face in ["s1a", "s1a-shifted", "s2a", "s2a-shifted", "s3a"] {
-        let crop = api.upload(session, face).await;
-        let body = json!({"model_name": "facenet", "model_version": api.version(), "embedding": golden(face)});
-        assert_eq!(
-            api.call("POST", &format!("/api/attendance/face-crops/{crop}/embedding/"), body).await.0,
-            StatusCode::OK
-        );
-        ids.insert(face, crop);
+        ids.insert(face, api.embedded(session, face).await);
     }
     let not_embedded = api.upload(session, "s4a").await;
     let (status, person) = api.enroll("Ana", &[ids["s1a"]]).await;
@@ -728,13 +731,7 @@ async fn vectors_of_another_model_version_match_nothing_and_are_posted_again() {
     let session = api.session().await;
     let mut ids = std::collections::HashMap::new();
     for face in ["s1a", "s1a-shifted"] {
-        let crop = api.upload(session, face).await;
-        let body = json!({"model_name": "facenet", "model_version": api.version(), "embedding": golden(face)});
-        assert_eq!(
-            api.call("POST", &format!("/api/attendance/face-crops/{crop}/embedding/"), body).await.0,
-            StatusCode::OK
-        );
-        ids.insert(face, crop);
+        ids.insert(face, api.embedded(session, face).await);
     }
     assert_eq!(api.enroll("Ana", &[ids["s1a"]]).await.0, StatusCode::OK);
     let assignments = format!("/api/attendance/sessions/{session}/assignments/");

@@ -51,6 +51,10 @@ struct Found {
     label: Label,
     plain: [Vec<f32>; 2],
     flipped: [Vec<f32>; 2],
+    /// As the detector found it.
+    face: facenet_wasm::Face,
+    /// Variance of the Laplacian of the aligned crop's grey (for the dump).
+    sharpness: f32,
 }
 
 /// Who each face of `file` is. A portrait's subject is its most confident face (every other one is
@@ -107,6 +111,8 @@ fn find_faces(dir: &PathBuf, identities: &[Vec<String>], fixture: &serde_json::V
                 label: label(&file, index, centre, identity),
                 plain,
                 flipped,
+                face: face.clone(),
+                sharpness: sharpness(&crop),
             });
         }
     }
@@ -204,6 +210,20 @@ fn name_faces(
     tally
 }
 
+fn sharpness(crop: &image::RgbImage) -> f32 {
+    let grey = image::imageops::grayscale(crop);
+    let (w, h) = grey.dimensions();
+    let at = |x: u32, y: u32| grey.get_pixel(x, y)[0] as f32;
+    let mut values = Vec::new();
+    for y in 1..h - 1 {
+        for x in 1..w - 1 {
+            values.push(at(x - 1, y) + at(x + 1, y) + at(x, y - 1) + at(x, y + 1) - 4.0 * at(x, y));
+        }
+    }
+    let mean = values.iter().sum::<f32>() / values.len() as f32;
+    values.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / values.len() as f32
+}
+
 fn averaged(a: &[f32], b: &[f32]) -> Vec<f32> {
     let sum: Vec<f32> = a.iter().zip(b).map(|(x, y)| x + y).collect();
     let n = norm(&sum);
@@ -217,7 +237,9 @@ fn enrolled_pupils_are_named_and_nobody_else_is() {
     if let Some(path) = std::env::var_os("FACENET_DUMP_FACES") {
         let faces: Vec<_> = found
             .iter()
-            .map(|f| serde_json::json!({"file": f.file, "facenet512": f.plain[1], "facenet512_flip": f.flipped[1]}))
+            .map(|f| serde_json::json!({"file": f.file, "photo": f.photo, "label": match f.label { Label::Person(p) => p as i64, Label::Stranger => -1 },
+                    "facenet": f.plain[0], "facenet512": f.plain[1], "facenet512_flip": f.flipped[1],
+                    "box": [f.face.bbox.width, f.face.bbox.height], "score": f.face.score, "landmarks": f.face.landmarks, "sharpness": f.sharpness}))
             .collect();
         std::fs::write(&path, serde_json::to_string(&faces).unwrap()).unwrap();
         eprintln!("naming: {} faces written to {}", faces.len(), PathBuf::from(path).display());

@@ -41,6 +41,7 @@ pub mod cluster;
 pub mod consent;
 mod mark;
 pub mod matching;
+pub mod quality;
 mod register;
 pub mod report;
 pub mod retention;

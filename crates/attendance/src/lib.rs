@@ -12,6 +12,7 @@
 //! retention::Schedule: how long faces, photos and enrolment faces are kept (the defaults, the notice,
 //!   when a pupil enrols again)
 //! audit::audit_csv: the audit log as a spreadsheet
+//! quality::assess: a face's quality (size, detector score, pose, sharpness) and why it is poor
 //! a posted vector → vector::validate: the served model, version, dimension, finite, unit norm
 //! finalised registers' marks over a range
 //!   → class_report     pupils × lessons, counts and rate (report.rs); report_csv

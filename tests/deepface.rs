@@ -12,7 +12,7 @@
 
 mod common;
 use common::*;
-use facenet_wasm::{align_face, cosine, decode_image, Alignment, Detector, DetectorManifest, Limits, Manifest};
+use facenet_wasm::{align_face, cosine, decode_image, Alignment, Limits, Manifest};
 use sha2::{Digest, Sha256};
 
 struct Pairs {
@@ -63,8 +63,7 @@ fn quantile(values: &[f32], q: f32) -> f32 {
 #[test]
 fn different_photos_of_the_same_people_verify() {
     let Some((dir, fixture, identities)) = deepface("deepface") else { return };
-    let mut detector =
-        Detector::builder(read("models/retinaface.onnx"), DetectorManifest::retinaface()).build().unwrap();
+    let mut detector = detector();
     let onnx = read("models/facenet.onnx");
     let mut embedders: Vec<_> = ["facenet", "facenet512"]
         .iter()

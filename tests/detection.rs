@@ -12,10 +12,6 @@ use facenet_wasm::{
 };
 use serde_json::Value;
 
-fn detector() -> Detector {
-    Detector::builder(read("models/retinaface.onnx"), DetectorManifest::retinaface()).build().unwrap()
-}
-
 fn photo(name: &str) -> Vec<u8> {
     read(&format!("tests/photos/{name}"))
 }

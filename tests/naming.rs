@@ -27,7 +27,7 @@
 mod common;
 use common::*;
 use facenet_attendance::{match_session, Face, Reference};
-use facenet_wasm::{align_face, decode_image, Alignment, Detector, DetectorManifest, Embedder, Limits, Manifest};
+use facenet_wasm::{align_face, decode_image, Alignment, Embedder, Limits, Manifest};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
@@ -53,7 +53,7 @@ struct Found {
     flipped: [Vec<f32>; 2],
     /// As the detector found it.
     face: facenet_wasm::Face,
-    /// Variance of the Laplacian of the aligned crop's grey (for the dump).
+    /// Its crop's sharpness, as a backend reads it (for the dump).
     sharpness: f32,
 }
 
@@ -71,8 +71,7 @@ fn label(file: &str, index: usize, centre: (f32, f32), identity: Option<usize>) 
 }
 
 fn find_faces(dir: &PathBuf, identities: &[Vec<String>], fixture: &serde_json::Value) -> Vec<Found> {
-    let mut detector =
-        Detector::builder(read("models/retinaface.onnx"), DetectorManifest::retinaface()).build().unwrap();
+    let mut detector = detector();
     let onnx = read("models/facenet.onnx");
     let mut embedders: Vec<Embedder> =
         NAMES.iter().map(|n| Embedder::builder(&onnx, Manifest::facenet()).model(n).build().unwrap()).collect();
@@ -112,7 +111,7 @@ fn find_faces(dir: &PathBuf, identities: &[Vec<String>], fixture: &serde_json::V
                 plain,
                 flipped,
                 face: face.clone(),
-                sharpness: sharpness(&crop),
+                sharpness: crop_sharpness(&crop),
             });
         }
     }
@@ -208,20 +207,6 @@ fn name_faces(
         }
     }
     tally
-}
-
-fn sharpness(crop: &image::RgbImage) -> f32 {
-    let grey = image::imageops::grayscale(crop);
-    let (w, h) = grey.dimensions();
-    let at = |x: u32, y: u32| grey.get_pixel(x, y)[0] as f32;
-    let mut values = Vec::new();
-    for y in 1..h - 1 {
-        for x in 1..w - 1 {
-            values.push(at(x - 1, y) + at(x + 1, y) + at(x, y - 1) + at(x, y + 1) - 4.0 * at(x, y));
-        }
-    }
-    let mean = values.iter().sum::<f32>() / values.len() as f32;
-    values.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / values.len() as f32
 }
 
 fn averaged(a: &[f32], b: &[f32]) -> Vec<f32> {

@@ -16,13 +16,14 @@
 
 mod common;
 use common::*;
-use facenet_attendance::quality::{assess, sharpness, Geometry};
+use facenet_attendance::quality::{assess, Geometry};
 use facenet_attendance::{match_session, Face, Reference};
-use facenet_wasm::{align_face, decode_image, Alignment, Detector, DetectorManifest, Embedder, Limits, Manifest};
+use facenet_wasm::{align_face, decode_image, Alignment, Detector, Embedder, Limits, Manifest};
 use image::RgbImage;
 
-/// The subject of a portrait: the detector's most confident face, its vector and geometry.
-fn subject(detector: &mut Detector, embedder: &mut Embedder, photo: &RgbImage) -> Option<(Vec<f32>, Geometry, f32)> {
+/// The subject of a portrait: the detector's most confident face, its vector and geometry (with
+/// its crop's sharpness as a backend reads it).
+fn subject(detector: &mut Detector, embedder: &mut Embedder, photo: &RgbImage) -> Option<(Vec<f32>, Geometry)> {
     let faces = detector.detect_rgb(photo).unwrap();
     let face = faces.into_iter().next()?;
     let crop = align_face(photo, &face, Alignment::FivePoint, 160, 160)?;
@@ -31,13 +32,9 @@ fn subject(detector: &mut Detector, embedder: &mut Embedder, photo: &RgbImage) -
         height: face.bbox.height,
         score: Some(face.score),
         landmarks: Some(face.landmarks),
-        sharpness: None,
+        sharpness: Some(crop_sharpness(&crop)),
     };
-    // Sharpness as a backend computes it: of the crop as the page sends it, a JPEG at quality 92.
-    let jpeg = facenet_wasm::encode_jpeg(&crop, 92).unwrap();
-    let grey = image::load_from_memory(&jpeg).unwrap().to_luma8();
-    let sharp = sharpness(grey.as_raw(), 160, 160).unwrap();
-    Some((embedder.embed_rgb(&crop).unwrap().vector, Geometry { sharpness: Some(sharp), ..geometry }, sharp))
+    Some((embedder.embed_rgb(&crop).unwrap().vector, geometry))
 }
 
 #[derive(Default)]
@@ -56,10 +53,8 @@ struct Tally {
 #[test]
 fn faces_are_poor_where_facenet_loses_them() {
     let Some((dir, _, identities)) = deepface("quality") else { return };
-    let mut detector =
-        Detector::builder(read("models/retinaface.onnx"), DetectorManifest::retinaface()).build().unwrap();
-    let onnx = read("models/facenet.onnx");
-    let mut embedder = Embedder::builder(&onnx, Manifest::facenet()).model("facenet").build().unwrap();
+    let mut detector = detector();
+    let mut embedder = embedder("facenet");
     let threshold = Manifest::facenet().output("facenet").unwrap().same_person_threshold.unwrap();
     let photo = |file: &str| decode_image(&std::fs::read(dir.join(file)).unwrap(), &Limits::default()).unwrap();
     let people: Vec<i64> = (0..identities.len() as i64).collect();
@@ -79,7 +74,7 @@ fn faces_are_poor_where_facenet_loses_them() {
     for (p, files) in identities.iter().enumerate() {
         for file in &files[1..] {
             let full = photo(file);
-            let Some((_, g, _)) = subject(&mut detector, &mut embedder, &full) else { continue };
+            let Some((_, g)) = subject(&mut detector, &mut embedder, &full) else { continue };
             for (&(size, sigma), tally) in cases.iter().zip(&mut tallies) {
                 let scale = size / g.width.min(g.height);
                 if scale >= 1.0 {
@@ -92,7 +87,7 @@ fn faces_are_poor_where_facenet_loses_them() {
                     small = image::imageops::blur(&small, sigma);
                 }
                 tally.faces += 1;
-                let Some((vector, geometry, sharp)) = subject(&mut detector, &mut embedder, &small) else {
+                let Some((vector, geometry)) = subject(&mut detector, &mut embedder, &small) else {
                     tally.lost += 1;
                     continue;
                 };
@@ -100,7 +95,7 @@ fn faces_are_poor_where_facenet_loses_them() {
                 let named = match_session(vec![face], &people, references.clone(), threshold).decisions[0].person_id;
                 let poor = assess(&geometry).is_poor();
                 tally.poor += usize::from(poor);
-                tally.sharpness.push((sharp, named == Some(p as i64)));
+                tally.sharpness.push((geometry.sharpness.unwrap(), named == Some(p as i64)));
                 match named {
                     Some(n) if n == p as i64 => {
                         tally.right += 1;

@@ -1,7 +1,7 @@
 //! Shared by the integration tests: paths, the shipped model, golden vectors.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
-use facenet_wasm::{Embedder, Manifest};
+use facenet_wasm::{Detector, DetectorManifest, Embedder, Manifest};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -16,6 +16,20 @@ pub fn read(path: &str) -> Vec<u8> {
 /// The shipped model (models/facenet.onnx) under one of its names.
 pub fn embedder(name: &str) -> Embedder {
     Embedder::builder(&read("models/facenet.onnx"), Manifest::facenet()).model(name).build().unwrap()
+}
+
+/// The shipped detector (models/retinaface.onnx), default options.
+pub fn detector() -> Detector {
+    Detector::builder(read("models/retinaface.onnx"), DetectorManifest::retinaface()).build().unwrap()
+}
+
+/// An aligned crop's sharpness as a backend reads it (`facenet_attendance::quality::sharpness`):
+/// of the crop as the page sends it, a JPEG at the page's quality 92, in grey.
+pub fn crop_sharpness(crop: &image::RgbImage) -> f32 {
+    let jpeg = facenet_wasm::encode_jpeg(crop, 92).unwrap();
+    let grey = image::load_from_memory(&jpeg).unwrap().to_luma8();
+    let (width, height) = grey.dimensions();
+    facenet_attendance::quality::sharpness(grey.as_raw(), width as usize, height as usize).unwrap()
 }
 
 /// The fourteen people of tests/faces/, by id (s1a, s2a, …), without the shifted copies.

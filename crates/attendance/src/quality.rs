@@ -8,7 +8,7 @@
 //! landmarks: left eye L, right eye R, nose N, mouth corners ML, MR (image left/right)
 //!   eye mid E = (L+R)/2, mouth mid M = (ML+MR)/2, the face's axis E→M, eye distance |R−L|
 //!   yaw   = N's offset across the axis / |R−L|     0 frontal, ~0.5 the nose past an eye (a profile)
-//!   pitch = N's position along the axis, E=0 M=1   ~0.5 frontal; low: looking up, high: down
+//!   pitch = N's position along the axis, E=0 M=1   ~0.55 level; low: looking up, high: down
 //! sharpness = variance of the crop's Laplacian (grey)
 //! each of size, score, yaw, pitch and sharpness → 0–1 (1 good, 0.5 at its limit, 0 far beyond);
 //! the score is the least of them, and a face is poor below 0.5

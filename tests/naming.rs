@@ -26,6 +26,7 @@
 
 mod common;
 use common::*;
+use facenet_attendance::quality::Geometry;
 use facenet_attendance::{match_session, Face, Reference};
 use facenet_wasm::{align_face, decode_image, Alignment, Embedder, Limits, Manifest};
 use sha2::{Digest, Sha256};
@@ -126,6 +127,8 @@ struct Tally {
     right: usize,
     wrong: usize,
     missed: usize,
+    /// Of the missed, those the register shows as unsure (poor or a close call).
+    unsure: usize,
     /// Faces of people not enrolled, and how many were named anyway.
     strangers: usize,
     strangers_named: usize,
@@ -186,6 +189,13 @@ fn name_faces(
                 person_id: None,
                 verdict: None,
                 vector: vector(f),
+                geometry: Some(Geometry {
+                    width: f.face.bbox.width,
+                    height: f.face.bbox.height,
+                    score: Some(f.face.score),
+                    landmarks: Some(f.face.landmarks),
+                    sharpness: Some(f.sharpness),
+                }),
             })
             .collect();
         let matched = match_session(faces, &people, references, threshold);
@@ -197,7 +207,10 @@ fn name_faces(
             match (truth, decision.person_id) {
                 (Some(p), Some(named)) if p == named => tally.right += 1,
                 (Some(_), Some(_)) => tally.wrong += 1,
-                (Some(_), None) => tally.missed += 1,
+                (Some(_), None) => {
+                    tally.missed += 1;
+                    tally.unsure += usize::from(decision.unsure.is_some());
+                }
                 (None, named) => tally.strangers_named += usize::from(named.is_some()),
             }
             match truth {
@@ -235,7 +248,7 @@ fn enrolled_pupils_are_named_and_nobody_else_is() {
         found.len(),
         found.iter().map(|f| f.photo).max().unwrap() + 1
     );
-    eprintln!("| name | vector | threshold | enrolled faces named right | wrong pupil | missed | strangers named (of faces) |");
+    eprintln!("| name | vector | threshold | enrolled faces named right | wrong pupil | missed (unsure) | strangers named (of faces) |");
     eprintln!("| --- | --- | --- | --- | --- | --- | --- |");
     for (m, name) in NAMES.iter().enumerate() {
         let shipped = Manifest::facenet().output(name).unwrap().same_person_threshold.unwrap();
@@ -248,13 +261,14 @@ fn enrolled_pupils_are_named_and_nobody_else_is() {
                 let tally = name_faces(&found, &identities, vector, t);
                 let default = if t == shipped { " (shipped)" } else { "" };
                 eprintln!(
-                    "| `{name}` | {} | {t:.2}{default} | {:.2} % ({} of {}) | {} | {} | {} (of {}) |",
+                    "| `{name}` | {} | {t:.2}{default} | {:.2} % ({} of {}) | {} | {} ({}) | {} (of {}) |",
                     if flip { "face + mirror, averaged" } else { "face" },
                     100.0 * tally.right_rate(),
                     tally.right,
                     tally.enrolled,
                     tally.wrong,
                     tally.missed,
+                    tally.unsure,
                     tally.strangers_named,
                     tally.strangers,
                 );

@@ -1,7 +1,10 @@
 """facenet-wasm's attendance rules, from its Rust domain crate (crates/attendance)."""
 
-# (crop_id, photo_id, person_id, distance, margin, enrolled, by_teacher)
-Decision = tuple[int, int | None, int | None, float | None, float | None, bool, bool]
+# (crop_id, photo_id, person_id, distance, margin, enrolled, by_teacher, unsure person_id, doubt code):
+# an unsure face has person_id None and whom it looks like, with why ("small_face", …, "close_call")
+Decision = tuple[int, int | None, int | None, float | None, float | None, bool, bool, int | None, str | None]
+# (width, height, detector score, five [x, y] landmarks, sharpness): the box's size, else the crop's
+Geometry = tuple[float, float, float | None, list[list[float]] | None, float | None]
 # (present, late, excused, absent, rate): rate = (present + late) / (present + late + absent)
 Counts = tuple[int, int, int, int, float | None]
 Lesson = tuple[int, str, str, bool]  # (session_id, name, starts_at, finalized)
@@ -9,7 +12,7 @@ Pupil = tuple[int, str, str | None]  # (person_id, name, external_id)
 Recorded = tuple[int, int, str]  # (session_id, person_id, mark) of a finalised register
 
 def assign(
-    faces: list[tuple[int, int | None, int | None, int | str | None, bytes]],
+    faces: list[tuple[int, int | None, int | None, int | str | None, bytes, Geometry | None]],
     people: list[int],
     references: list[tuple[int, bytes]],
     threshold: float,
@@ -17,17 +20,27 @@ def assign(
     max_clustered: int,
 ) -> tuple[list[Decision], list[list[int]]]:
     """A lesson's faces (crop_id, photo_id, enrolled as, the teacher's verdict — None, "nobody" or
-    a person id —, vector) to the roster ``people``, one-to-one per photo within ``threshold``,
-    then the unknown faces clustered (average linkage within ``cluster_threshold``; past
+    a person id —, vector, geometry) to the roster ``people``, one-to-one per photo within
+    ``threshold``; poor faces and close calls (margin under 0.05) unsure; then the unknown faces clustered (average linkage within ``cluster_threshold``; past
     ``max_clustered`` one per group). Decisions by crop id."""
 
 def register(
     people: list[tuple[int, str]], decisions: list[Decision], marks: list[tuple[int, str]]
-) -> list[tuple[int, str, bool, str, bool, list[Decision]]]:
-    """The register over the roster: (person_id, name, present, mark, by_hand, their decisions)."""
+) -> list[tuple[int, str, bool, str, bool, list[Decision], list[Decision]]]:
+    """The register over the roster: (person_id, name, present, mark, by_hand, their decisions,
+    the unsure decisions that look like them)."""
 
-def register_csv(lines: list[tuple[int, str, bool, str, bool, list[tuple[int, float | None]]]]) -> str:
-    """The register as CSV (with a BOM), one row per (person_id, name, present, mark, by_hand, [(crop_id, distance)])."""
+def register_csv(
+    lines: list[tuple[int, str, bool, str, bool, list[tuple[int, float | None]], list[tuple[int, str]]]]
+) -> str:
+    """The register as CSV (with a BOM), one row per (person_id, name, present, mark, by_hand,
+    [(crop_id, distance)], [(unsure crop_id, doubt)])."""
+
+def sharpness(rgb: bytes, width: int, height: int) -> float | None:
+    """A crop's sharpness from its RGB pixels (variance of the Laplacian of its 601 grey)."""
+
+def reference_concerns(geometry: Geometry) -> list[tuple[str, str]]:
+    """Why a face cannot be a pupil's reference: [(code, words)], empty when it can."""
 
 def class_report(
     lessons: list[Lesson], pupils: list[Pupil], recorded: list[Recorded]

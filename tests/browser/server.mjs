@@ -50,6 +50,8 @@ export function startFacenetServer({ dataDir, token, args = [], logLevel = 'warn
     });
     child.stderr.on('data', (chunk) => onLog(String(chunk)));
     child.on('exit', (code) => reject(new Error(`facenet-server exited with ${code}: ${out}`)));
+    // Not built (or built elsewhere: CARGO_TARGET_DIR): fail, rather than wait for a URL forever.
+    child.on('error', (e) => reject(new Error(`facenet-server did not start (${join(TARGET, 'release/facenet-server')}): ${e.message}`)));
   });
 }
 

@@ -23,13 +23,14 @@ pub fn detector() -> Detector {
     Detector::builder(read("models/retinaface.onnx"), DetectorManifest::retinaface()).build().unwrap()
 }
 
-/// An aligned crop's sharpness as a backend reads it (`facenet_attendance::quality::sharpness`):
-/// of the crop as the page sends it, a JPEG at the page's quality 92, in grey.
+/// An aligned crop's sharpness as a backend reads it at upload
+/// (`facenet_attendance::quality::rgb_sharpness`): of the crop as the page sends it, a JPEG at
+/// the page's quality 92, decoded.
 pub fn crop_sharpness(crop: &image::RgbImage) -> f32 {
     let jpeg = facenet_wasm::encode_jpeg(crop, 92).unwrap();
-    let grey = image::load_from_memory(&jpeg).unwrap().to_luma8();
-    let (width, height) = grey.dimensions();
-    facenet_attendance::quality::sharpness(grey.as_raw(), width as usize, height as usize).unwrap()
+    let rgb = facenet_wasm::decode_image(&jpeg, &facenet_wasm::Limits::default()).unwrap();
+    let (width, height) = rgb.dimensions();
+    facenet_attendance::quality::rgb_sharpness(rgb.as_raw(), width as usize, height as usize).unwrap()
 }
 
 /// The fourteen people of tests/faces/, by id (s1a, s2a, …), without the shifted copies.

@@ -42,6 +42,8 @@ function jpegMarkers(bytes) {
 /** A crop whose EXIF says "rotate 90°" (orientation 6), and that carries the EXIF block. */
 const EXIF6 = readFileSync(join(ROOT, 'tests/formats/s3b-exif6.jpg'));
 const PHOTO = readFileSync(join(ROOT, 'tests/photos/sample1.jpg'));
+/** A 160 × 160 JPEG of one flat colour: a crop without any detail, as blurred as a crop can be. */
+const FLAT = readFileSync(join(ROOT, 'tests/formats/flat-crop.jpg'));
 /** A valid 8 × 8 grey PNG: under the 16-pixel minimum side. */
 const TINY_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAAAAADhZOFXAAAAEElEQVR4nGNsYIAAJgaKGAAmCACQXTClHgAAAABJRU5ErkJggg==', 'base64');
 
@@ -454,10 +456,10 @@ export function contractTests(getBackend) {
     assert.match(csv.headers.get('content-disposition') ?? '', new RegExp(`attachment; filename="session-${session}-attendance.csv"`));
     assert.ok(csv.text.startsWith('\ufeff'), 'UTF-8 with a BOM, so that spreadsheet programs read names right');
     const lines = csv.text.slice(1).trimEnd().split('\n');
-    assert.equal(lines[0], 'person_id,name,present,crop_ids,best_distance,mark,by_hand');
+    assert.equal(lines[0], 'person_id,name,present,crop_ids,best_distance,mark,by_hand,unsure_crop_ids');
     const ana = lines.find((l) => l.startsWith(`${people.Ana.id},`));
-    assert.equal(ana, `${people.Ana.id},${people.Ana.name},yes,${entry('Ana').crops.map((c) => c.crop_id).join(' ')},0.000,present,no`);
-    assert.ok(lines.includes(`${people.Cleo.id},'=Cleo ${run},no,,,absent,no`), 'a name starting with = is not a formula');
+    assert.equal(ana, `${people.Ana.id},${people.Ana.name},yes,${entry('Ana').crops.map((c) => c.crop_id).join(' ')},0.000,present,no,`);
+    assert.ok(lines.includes(`${people.Cleo.id},'=Cleo ${run},no,,,absent,no,`), 'a name starting with = is not a formula');
 
     assertError(await call('POST', url('ASSIGNMENTS', session), { json: { threshold: 3 } }), 'InvalidRequest', 'threshold 3');
     assertError(await call('POST', url('ASSIGNMENTS', session), { json: { model_name: 'arcface' } }), 'InvalidRequest', 'unknown model');
@@ -466,6 +468,75 @@ export function contractTests(getBackend) {
     assertError(await call('GET', url('ATTENDANCE', 999999999)), 'NotFound', 'register of no session');
     const empty = await call('POST', url('ASSIGNMENTS', session), { body: '' });
     assert.equal(empty.status, 200, 'an empty body takes the defaults');
+  });
+
+  test('quality and margins: a poor face or a close call is unsure, not counted; a poor reference is refused', async () => {
+    setup();
+    // A seed of its own: its pupils stay on a backend's class, and another test's faces of the
+    // same centres would be close calls with them.
+    const gen = vectors(51);
+    const centres = { Ana: gen.centre(), Ben: gen.centre() };
+    const crop = async (session, body, query = '') =>
+      (await call('POST', `${url('SESSION_CROPS', session)}?filename=f.jpg${query}`, { body, headers: { 'content-type': 'image/jpeg' } })).body.crop_id;
+    const enrollment = await newSession();
+    const references = {};
+    const people = {};
+    for (const key of ['Ana', 'Ben']) {
+      const c = await crop(enrollment, FACE);
+      references[key] = gen.face(centres[key], 0.1);
+      await storeVector(call, c, references[key]);
+      people[key] = (await enrollByName(call, `${key} q${run}`, [c])).body.person_id;
+    }
+    // Poor references: a face 20 px across in its photo; a crop without any detail (its
+    // sharpness is read at upload, from its pixels). All or none: a good crop with a poor one.
+    const enrolPhoto = (await call('POST', url('SESSION_PHOTOS', enrollment), { json: { filename: 'e.jpg', width: 640, height: 480 } })).body.photo_id;
+    const small = await crop(enrollment, FACE, `&photo_id=${enrolPhoto}&box=5,5,20,24&score=0.99`);
+    const flat = await crop(enrollment, FLAT);
+    for (const [poor, concern] of [[small, 'small_face'], [flat, 'blurred_face']]) {
+      const refused = await call('POST', url('PERSON_REFERENCES', people.Ana), { json: { crop_ids: [await crop(enrollment, FACE), poor] } });
+      assertError(refused, 'PoorReference', concern);
+      assert.ok(refused.body.message.includes(`face crop ${poor}`) && refused.body.message.includes(concern), refused.body.message);
+    }
+    assert.equal((await call('GET', url('PERSON', people.Ana))).body.crops, 1, 'nothing of a refused enrolment stays');
+
+    // The lesson: photo 1 holds a small face of Ana's look; photo 2 a face between Ana's and
+    // Ben's references, a little nearer Ben (within the threshold of both, a margin near 0).
+    const session = await newSession();
+    const photo = async () => (await call('POST', url('SESSION_PHOTOS', session), { json: { filename: 'l.jpg', width: 1920, height: 1280 } })).body.photo_id;
+    const [one, two] = [await photo(), await photo()];
+    const poorAna = await crop(session, FACE, `&photo_id=${one}&box=100,100,20,24&landmarks=104,106,114,106,109,110,105,115,113,115&score=0.99`);
+    await storeVector(call, poorAna, gen.face(centres.Ana, 0.1));
+    const midway = references.Ana.map((x, i) => 0.49 * x + 0.51 * references.Ben[i]);
+    const between = await crop(session, FACE, `&photo_id=${two}`);
+    await storeVector(call, between, midway.map((x) => x / Math.hypot(...midway)));
+    assert.ok(cosineDistance(midway, references.Ana) < THRESHOLD && cosineDistance(midway, references.Ben) < THRESHOLD);
+
+    const assignment = (await call('POST', url('ASSIGNMENTS', session), { json: {} })).body;
+    assert.deepEqual(assignment.assigned, [], 'neither face is counted');
+    const unsure = new Map(assignment.unsure.map((u) => [u.crop_id, u]));
+    assert.deepEqual([unsure.get(poorAna).person_id, unsure.get(poorAna).doubt], [people.Ana, 'small_face']);
+    assert.ok(unsure.get(poorAna).margin >= 0.05 && unsure.get(poorAna).distance < THRESHOLD, JSON.stringify(unsure.get(poorAna)));
+    const close = unsure.get(between);
+    assert.deepEqual([close.person_id, close.doubt], [people.Ben, 'close_call']);
+    assert.ok(Math.abs(close.distance - cosineDistance(midway, references.Ben)) < 1e-4, JSON.stringify(close));
+    assert.ok(Math.abs(close.margin - (cosineDistance(midway, references.Ana) - close.distance)) < 1e-4 && close.margin < 0.05);
+    assert.deepEqual(assignment.clusters, [], 'a face in doubt is not an unknown person to enrol');
+
+    const register = (await call('GET', url('ATTENDANCE', session))).body;
+    const entry = (id) => register.people.find((p) => p.person_id === id);
+    assert.deepEqual([entry(people.Ana).present, entry(people.Ben).present], [false, false]);
+    assert.deepEqual(entry(people.Ana).unsure.map((c) => [c.crop_id, c.doubt, c.photo_id]), [[poorAna, 'small_face', one]]);
+    assert.deepEqual(entry(people.Ben).unsure.map((c) => [c.crop_id, c.doubt]), [[between, 'close_call']]);
+    const csv = (await call('GET', url('ATTENDANCE_CSV', session))).text.slice(1).trimEnd().split('\n');
+    assert.equal(csv[0], 'person_id,name,present,crop_ids,best_distance,mark,by_hand,unsure_crop_ids');
+    assert.ok(csv.find((l) => l.startsWith(`${people.Ana},`)).split(',')[7].split(' ').includes(`${poorAna}:small_face`), csv.join('\n'));
+
+    // The teacher confirms the small face: Ana is present, by the teacher's word.
+    assert.equal((await call('PUT', url('CROP_PERSON', poorAna), { json: { person_id: people.Ana } })).status, 200);
+    const confirmed = (await call('GET', url('ATTENDANCE', session))).body.people.find((p) => p.person_id === people.Ana);
+    assert.equal(confirmed.present, true);
+    assert.deepEqual(confirmed.crops.map((c) => [c.crop_id, c.by_teacher]), [[poorAna, true]]);
+    assert.ok(!confirmed.unsure.some((c) => c.crop_id === poorAna));
   });
 }
 

@@ -32,6 +32,8 @@ const state = {
   /** @type {PhotoView[]} */ photos: [],
   /** crop id → person name, from the last register */
   /** @type {Map<number, string>} */ names: new Map(),
+  /** crop id → "Name?" of a face in doubt (the register's `unsure`), drawn as unknown */
+  /** @type {Map<number, string>} */ doubts: new Map(),
   /** @type {Crop[]} */ crops: [],
   /** crop id → its status line: pending, embedding, uploaded, or an error */
   /** @type {Map<number, {status: string, detail?: string}>} */ status: new Map(),
@@ -348,7 +350,7 @@ function drawPhoto(view) {
     const [x, y, w, h] = [face.box.x, face.box.y, face.box.width, face.box.height].map((v) => v * scale);
     ctx.strokeStyle = name ? '#1fa34a' : '#f5a623';
     ctx.strokeRect(x, y, w, h);
-    const label = name ?? '?';
+    const label = name ?? (face.cropId === null ? undefined : state.doubts.get(face.cropId)) ?? '?';
     const width = ctx.measureText(label).width + 8;
     ctx.fillStyle = ctx.strokeStyle;
     ctx.fillRect(x - 1.5, Math.max(0, y - 20), width, 20);
@@ -358,8 +360,8 @@ function drawPhoto(view) {
 }
 
 /**
- * @typedef {{crop_id: number, photo_id: number | null, distance: number | null, margin: number | null, enrolled: boolean, by_teacher: boolean}} RegisterCrop
- * @typedef {{person_id: number, name: string, present: boolean, mark: string, by_hand: boolean, crops: RegisterCrop[]}} RegisterLine
+ * @typedef {{crop_id: number, photo_id: number | null, distance: number | null, margin: number | null, enrolled: boolean, by_teacher: boolean, doubt?: string | null}} RegisterCrop
+ * @typedef {{person_id: number, name: string, present: boolean, mark: string, by_hand: boolean, crops: RegisterCrop[], unsure?: RegisterCrop[]}} RegisterLine
  * @typedef {{people: RegisterLine[], unknown: {crop_ids: number[]}[], finalized: {at: string, by: string} | null, waiting: number[]}} Register
  */
 
@@ -412,6 +414,44 @@ function faceChoice(c, owner, finalized) {
   return box;
 }
 
+/** Why a face is in doubt, in a teacher's words (the attendance crate's `Doubt::describe`). */
+const DOUBTS = {
+  small_face: 'the face is small in the photo',
+  faint_face: 'the detector was not sure it is a face',
+  turned_face: 'the face is turned sideways',
+  tilted_face: 'the face looks up or down',
+  blurred_face: 'the face is blurred',
+  close_call: 'another pupil looks almost as alike',
+};
+
+/**
+ * A face that looks like the pupil but does not count yet: why, its distance and margin, and
+ * "Confirm" (it is them) beside the usual choice of whose face it is.
+ * @param {RegisterCrop} c
+ * @param {RegisterLine} like
+ * @param {boolean} finalized
+ */
+function unsureChoice(c, like, finalized) {
+  const box = faceChoice(c, like, finalized);
+  box.classList.add('unsure');
+  const why = DOUBTS[/** @type {keyof typeof DOUBTS} */ (c.doubt ?? '')] ?? c.doubt ?? '';
+  const margin = c.margin === null ? '' : `, margin ${c.margin.toFixed(2)}`;
+  box.title = `Unsure: ${why}${margin}. Confirm if this is ${like.name}.`;
+  const confirm = /** @type {HTMLButtonElement} */ (el('button', 'Confirm', { type: 'button', className: 'confirm' }));
+  confirm.disabled = finalized;
+  confirm.setAttribute('aria-label', `crop ${c.crop_id} is ${like.name}`);
+  confirm.addEventListener('click', async () => {
+    try {
+      await send('PUT', 'CROP_PERSON', [c.crop_id], { person_id: like.person_id });
+      await takeRegister();
+    } catch (e) {
+      sayError(e, `crop ${c.crop_id}`);
+    }
+  });
+  box.append(el('span', `unsure: ${why}${margin}`, { className: 'doubt' }), confirm);
+  return box;
+}
+
 /** The register: each pupil's mark and faces, unknown faces in clusters to enroll at once. */
 async function takeRegister() {
   if (!state.session) return;
@@ -432,7 +472,10 @@ function showRegister(register) {
     $('finalize').hidden = finalized;
     $('reopen').hidden = !finalized;
     state.names.clear();
+    state.doubts.clear();
     for (const p of register.people) for (const c of p.crops) state.names.set(c.crop_id, p.name);
+    // A face in doubt is drawn as unknown, with whom it may be.
+    for (const p of register.people) for (const c of p.unsure ?? []) state.doubts.set(c.crop_id, `${p.name}?`);
     state.photos.forEach(drawPhoto);
     const present = register.people.filter((/** @type {any} */ p) => p.present).length;
     const list = document.createElement('div');
@@ -451,7 +494,8 @@ function showRegister(register) {
       const name = document.createElement('span');
       name.textContent = p.name;
       li.append(mark, name, markSelect(p, finalized), ...(p.by_hand ? [el('span', 'by hand', { className: 'by-hand' })] : []),
-        ...p.crops.slice(0, 3).map((c) => faceChoice(c, p, finalized)));
+        ...p.crops.slice(0, 3).map((c) => faceChoice(c, p, finalized)),
+        ...(p.unsure ?? []).slice(0, 3).map((c) => unsureChoice(c, p, finalized)));
       ul.append(li);
     }
     list.append(heading, ul);

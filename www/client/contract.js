@@ -8,8 +8,8 @@
  *   'ModelLoadError'|'UnknownModel'|'InferenceError'|'FetchError'|'WorkerCrashed'|
  *   'Timeout'|'Cancelled'|'CropNotFound'|'NotFound'|'InvalidRequest'|
  *   'EmbeddingExists'|'InvalidEmbedding'|'Unauthorized'|'Forbidden'|'Conflict'|
- *   'RegisterFinalized'|'ConsentRequired'|'IdempotencyKeyReused'|'EndpointMoved'|'MethodNotAllowed'|
- *   'PayloadTooLarge'|'TooManyRequests'|'InternalError'} ErrorCode
+ *   'RegisterFinalized'|'ConsentRequired'|'PoorReference'|'IdempotencyKeyReused'|'EndpointMoved'|
+ *   'MethodNotAllowed'|'PayloadTooLarge'|'TooManyRequests'|'InternalError'} ErrorCode
  */
 
 /** @type {readonly ErrorCode[]} */
@@ -18,8 +18,8 @@ export const ERROR_CODES = Object.freeze([
   'ModelLoadError', 'UnknownModel', 'InferenceError', 'FetchError', 'WorkerCrashed',
   'Timeout', 'Cancelled', 'CropNotFound', 'NotFound', 'InvalidRequest',
   'EmbeddingExists', 'InvalidEmbedding', 'Unauthorized', 'Forbidden', 'Conflict',
-  'RegisterFinalized', 'ConsentRequired', 'IdempotencyKeyReused', 'EndpointMoved', 'MethodNotAllowed',
-  'PayloadTooLarge', 'TooManyRequests', 'InternalError',
+  'RegisterFinalized', 'ConsentRequired', 'PoorReference', 'IdempotencyKeyReused', 'EndpointMoved',
+  'MethodNotAllowed', 'PayloadTooLarge', 'TooManyRequests', 'InternalError',
 ]);
 
 /**
@@ -32,8 +32,8 @@ export const HTTP_STATUS = Object.freeze({
   DecodeError: 422, UnsupportedFormat: 422, ImageTooLarge: 413, ImageTooSmall: 422, InvalidInput: 422,
   Timeout: 408, CropNotFound: 404, NotFound: 404, InvalidRequest: 400, EmbeddingExists: 409,
   InvalidEmbedding: 422, Unauthorized: 401, Forbidden: 403, Conflict: 409, RegisterFinalized: 409,
-  ConsentRequired: 409, IdempotencyKeyReused: 422, EndpointMoved: 410, MethodNotAllowed: 405, PayloadTooLarge: 413,
-  TooManyRequests: 429, InternalError: 500,
+  ConsentRequired: 409, PoorReference: 422, IdempotencyKeyReused: 422, EndpointMoved: 410, MethodNotAllowed: 405,
+  PayloadTooLarge: 413, TooManyRequests: 429, InternalError: 500,
 });
 
 /** Hex digits of the weights' sha256 that make a vector's `model_version`. */

@@ -6,15 +6,19 @@
 //!
 //! ```text
 //! assign(faces, people, references, threshold, cluster_threshold, max_clustered)
-//!   faces       [(crop_id, photo_id | None, person_id | None, verdict, vector bytes)]
+//!   faces       [(crop_id, photo_id | None, person_id | None, verdict, vector bytes, geometry | None)]
 //!               verdict: None (the matching decides) | "nobody" | a person_id (the teacher's word)
+//!               geometry: (width, height, score | None, [[x, y] × 5] | None, sharpness | None)
 //!   people      [person_id]                 the roster, in tie-breaking order (by name)
 //!   references  [(person_id, vector bytes)]
-//!   → (decisions [(crop_id, photo_id, person_id | None, distance | None, margin | None, enrolled, by_teacher)],
+//!   → (decisions [(crop_id, photo_id, person_id | None, distance | None, margin | None, enrolled, by_teacher,
+//!                  unsure person_id | None, doubt code | None)],
 //!      clusters  [[crop_id]])
 //! register(people [(person_id, name)], decisions, marks [(person_id, mark)])
-//!   → [(person_id, name, present, mark, by_hand, [decision])]
-//! register_csv([(person_id, name, present, mark, by_hand, [(crop_id, distance | None)])]) → str
+//!   → [(person_id, name, present, mark, by_hand, [decision], [unsure decision])]
+//! register_csv([(person_id, name, present, mark, by_hand, [(crop_id, distance | None)], [(crop_id, doubt)])]) → str
+//! sharpness(rgb bytes, width, height) → float | None      a crop's, for its geometry
+//! reference_concerns(geometry) → [(code, words)]          why a face cannot be a reference (empty: it can)
 //! class_report(lessons [(session_id, name, starts_at, finalized)], pupils [(person_id, name, external_id | None)],
 //!              recorded [(session_id, person_id, mark)])
 //!   → [(person_id, name, external_id, [mark | None], counts)]   counts: (present, late, excused, absent, rate | None)
@@ -32,18 +36,24 @@
 //! image_keeps_as_is(bytes) → whether an upload is stored byte for byte (a plain JPEG)
 //! ```
 
-use facenet_attendance::consent::{self, ConsentBy, ConsentRecord, ConsentState};
-use facenet_attendance::report::{self, Counts, Lesson, Pupil, Recorded};
 use facenet_attendance::audit::{self, AuditLine};
+use facenet_attendance::consent::{self, ConsentBy, ConsentRecord, ConsentState};
+use facenet_attendance::quality::{self, Geometry};
+use facenet_attendance::report::{self, Counts, Lesson, Pupil, Recorded};
 use facenet_attendance::retention::{Schedule, PURGE_KINDS, REENROL_NOTICE_DAYS};
-use facenet_attendance::{cluster_unknown, match_session, time, vector, Decision, Face, Mark, Reference, RosterLine, Verdict};
+use facenet_attendance::{
+    match_session, time, vector, Decision, Doubt, Face, Mark, Reference, RosterLine, Unsure, Verdict,
+};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 /// A stored vector: f32, little-endian.
 fn vector(bytes: &[u8]) -> PyResult<Vec<f32>> {
     if bytes.len() % 4 != 0 {
-        return Err(PyValueError::new_err(format!("a vector is f32 values: {} bytes is not a multiple of 4", bytes.len())));
+        return Err(PyValueError::new_err(format!(
+            "a vector is f32 values: {} bytes is not a multiple of 4",
+            bytes.len()
+        )));
     }
     Ok(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
 }
@@ -64,20 +74,63 @@ fn verdict(v: Option<PyVerdict>) -> PyResult<Option<Verdict>> {
         None => Ok(None),
         Some(PyVerdict::Person(p)) => Ok(Some(Verdict::Person(p))),
         Some(PyVerdict::Word(w)) if w == "nobody" => Ok(Some(Verdict::NotInClass)),
-        Some(PyVerdict::Word(w)) => Err(PyValueError::new_err(format!("a verdict is a person id or \"nobody\", not {w:?}"))),
+        Some(PyVerdict::Word(w)) => {
+            Err(PyValueError::new_err(format!("a verdict is a person id or \"nobody\", not {w:?}")))
+        }
     }
 }
 
-type PyFace = (i64, Option<i64>, Option<i64>, Option<PyVerdict>, Vec<u8>);
-type PyDecision = (i64, Option<i64>, Option<i64>, Option<f32>, Option<f32>, bool, bool);
+type PyGeometry = (f32, f32, Option<f32>, Option<Vec<[f32; 2]>>, Option<f32>);
+type PyFace = (i64, Option<i64>, Option<i64>, Option<PyVerdict>, Vec<u8>, Option<PyGeometry>);
+type PyDecision = (i64, Option<i64>, Option<i64>, Option<f32>, Option<f32>, bool, bool, Option<i64>, Option<String>);
 type PyCounts = (u32, u32, u32, u32, Option<f64>);
 
-fn py_decision(d: &Decision) -> PyDecision {
-    (d.crop_id, d.photo_id, d.person_id, Some(d.distance).filter(|x| !x.is_nan()), d.margin, d.enrolled, d.by_teacher)
+fn geometry((width, height, score, landmarks, sharpness): PyGeometry) -> PyResult<Geometry> {
+    let landmarks = landmarks
+        .map(|l| {
+            <[[f32; 2]; 5]>::try_from(l.as_slice())
+                .map_err(|_| PyValueError::new_err(format!("landmarks are five [x, y] points, not {}", l.len())))
+        })
+        .transpose()?;
+    Ok(Geometry { width, height, score, landmarks, sharpness })
 }
 
-fn decision((crop_id, photo_id, person_id, distance, margin, enrolled, by_teacher): PyDecision) -> Decision {
-    Decision { crop_id, photo_id, person_id, distance: distance.unwrap_or(f32::NAN), margin, enrolled, by_teacher }
+fn py_decision(d: &Decision) -> PyDecision {
+    (
+        d.crop_id,
+        d.photo_id,
+        d.person_id,
+        Some(d.distance).filter(|x| !x.is_nan()),
+        d.margin,
+        d.enrolled,
+        d.by_teacher,
+        d.unsure.map(|u| u.person_id),
+        d.unsure.map(|u| u.doubt.code().to_string()),
+    )
+}
+
+fn decision(
+    (crop_id, photo_id, person_id, distance, margin, enrolled, by_teacher, unsure, doubt): PyDecision,
+) -> PyResult<Decision> {
+    let unsure = match (unsure, doubt) {
+        (Some(person_id), Some(code)) => Some(Unsure { person_id, doubt: doubt_of(&code)? }),
+        (None, None) => None,
+        _ => return Err(PyValueError::new_err("an unsure decision has both a person and a doubt")),
+    };
+    Ok(Decision {
+        crop_id,
+        photo_id,
+        person_id,
+        distance: distance.unwrap_or(f32::NAN),
+        margin,
+        unsure,
+        enrolled,
+        by_teacher,
+    })
+}
+
+fn doubt_of(code: &str) -> PyResult<Doubt> {
+    Doubt::parse(code).ok_or_else(|| PyValueError::new_err(format!("not a doubt: {code:?}")))
 }
 
 fn py_counts(c: Counts) -> PyCounts {
@@ -97,8 +150,15 @@ fn assign(
 ) -> PyResult<(Vec<PyDecision>, Vec<Vec<i64>>)> {
     let faces = faces
         .into_iter()
-        .map(|(crop_id, photo_id, person_id, v, bytes)| {
-            Ok(Face { crop_id, photo_id, person_id, verdict: verdict(v)?, vector: vector(&bytes)? })
+        .map(|(crop_id, photo_id, person_id, v, bytes, g)| {
+            Ok(Face {
+                crop_id,
+                photo_id,
+                person_id,
+                verdict: verdict(v)?,
+                vector: vector(&bytes)?,
+                geometry: g.map(geometry).transpose()?,
+            })
         })
         .collect::<PyResult<Vec<_>>>()?;
     let references = references
@@ -106,54 +166,100 @@ fn assign(
         .map(|(person_id, v)| Ok(Reference { person_id, vector: vector(&v)? }))
         .collect::<PyResult<Vec<_>>>()?;
     let matched = match_session(faces, &people, references, threshold);
-    let clusters = cluster_unknown(&matched.unknown, cluster_threshold, max_clustered);
+    let clusters = matched.groups(cluster_threshold, max_clustered);
     Ok((matched.decisions.iter().map(py_decision).collect(), clusters))
 }
 
-type PyLine = (i64, String, bool, &'static str, bool, Vec<PyDecision>);
+type PyLine = (i64, String, bool, &'static str, bool, Vec<PyDecision>, Vec<PyDecision>);
 
 /// The register's lines over the roster, with the teacher's marks (`register`).
 #[pyfunction]
-fn register(people: Vec<(i64, String)>, decisions: Vec<PyDecision>, marks: Vec<(i64, String)>) -> PyResult<Vec<PyLine>> {
-    let decisions: Vec<Decision> = decisions.into_iter().map(decision).collect();
+fn register(
+    people: Vec<(i64, String)>,
+    decisions: Vec<PyDecision>,
+    marks: Vec<(i64, String)>,
+) -> PyResult<Vec<PyLine>> {
+    let decisions = decisions.into_iter().map(decision).collect::<PyResult<Vec<_>>>()?;
     let marks = marks.into_iter().map(|(p, m)| Ok((p, mark(&m)?))).collect::<PyResult<Vec<_>>>()?;
     Ok(facenet_attendance::register(&people, &decisions, &marks)
         .into_iter()
-        .map(|l| (l.person_id, l.name, l.present, l.mark.as_str(), l.by_hand, l.faces.iter().map(py_decision).collect()))
+        .map(|l| {
+            let faces = l.faces.iter().map(py_decision).collect();
+            (
+                l.person_id,
+                l.name,
+                l.present,
+                l.mark.as_str(),
+                l.by_hand,
+                faces,
+                l.unsure.iter().map(py_decision).collect(),
+            )
+        })
         .collect())
 }
 
+type PyCsvLine = (i64, String, bool, String, bool, Vec<(i64, Option<f32>)>, Vec<(i64, String)>);
+
 /// The register as CSV (`register_csv`), from its lines.
 #[pyfunction]
-fn register_csv(lines: Vec<(i64, String, bool, String, bool, Vec<(i64, Option<f32>)>)>) -> PyResult<String> {
+fn register_csv(lines: Vec<PyCsvLine>) -> PyResult<String> {
     let lines = lines
         .into_iter()
-        .map(|(person_id, name, present, m, by_hand, faces)| {
+        .map(|(person_id, name, present, m, by_hand, faces, unsure)| {
+            let crop = |crop_id, distance: Option<f32>, unsure: Option<Unsure>| Decision {
+                crop_id,
+                photo_id: None,
+                person_id: unsure.is_none().then_some(person_id),
+                distance: distance.unwrap_or(f32::NAN),
+                margin: None,
+                unsure,
+                enrolled: false,
+                by_teacher: false,
+            };
             Ok(RosterLine {
                 person_id,
                 name,
                 present,
                 mark: mark(&m)?,
                 by_hand,
-                faces: faces
+                faces: faces.into_iter().map(|(crop_id, distance)| crop(crop_id, distance, None)).collect(),
+                unsure: unsure
                     .into_iter()
-                    .map(|(crop_id, distance)| decision((crop_id, None, Some(person_id), distance, None, false, false)))
-                    .collect(),
+                    .map(|(crop_id, code)| Ok(crop(crop_id, None, Some(Unsure { person_id, doubt: doubt_of(&code)? }))))
+                    .collect::<PyResult<_>>()?,
             })
         })
         .collect::<PyResult<Vec<_>>>()?;
     Ok(facenet_attendance::register_csv(&lines))
 }
 
+/// A crop's sharpness from its decoded RGB pixels (`quality::rgb_sharpness`); `None` when the
+/// bytes are not `width × height × 3` or the crop is under 3 × 3.
+#[pyfunction]
+fn sharpness(rgb: &[u8], width: usize, height: usize) -> Option<f32> {
+    quality::rgb_sharpness(rgb, width, height)
+}
+
+/// Why a face cannot be a pupil's reference (`quality::assess`): `[(code, words)]`, empty when it can.
+#[pyfunction]
+fn reference_concerns(g: PyGeometry) -> PyResult<Vec<(&'static str, &'static str)>> {
+    Ok(quality::assess(&geometry(g)?).concerns.iter().map(|c| (c.code(), c.describe())).collect())
+}
+
 type PyLesson = (i64, String, String, bool);
 type PyPupil = (i64, String, Option<String>);
 
-fn report_of(lessons: Vec<PyLesson>, pupils: Vec<PyPupil>, recorded: Vec<(i64, i64, String)>) -> PyResult<report::ClassReport> {
+fn report_of(
+    lessons: Vec<PyLesson>,
+    pupils: Vec<PyPupil>,
+    recorded: Vec<(i64, i64, String)>,
+) -> PyResult<report::ClassReport> {
     let lessons = lessons
         .into_iter()
         .map(|(session_id, name, starts_at, finalized)| Lesson { session_id, name, starts_at, finalized })
         .collect();
-    let pupils = pupils.into_iter().map(|(person_id, name, external_id)| Pupil { person_id, name, external_id }).collect();
+    let pupils =
+        pupils.into_iter().map(|(person_id, name, external_id)| Pupil { person_id, name, external_id }).collect();
     let recorded = recorded
         .into_iter()
         .map(|(session_id, person_id, m)| Ok(Recorded { session_id, person_id, mark: mark(&m)? }))
@@ -181,7 +287,11 @@ fn class_report(
 
 /// The same table as CSV (`report::report_csv`).
 #[pyfunction]
-fn class_report_csv(lessons: Vec<PyLesson>, pupils: Vec<PyPupil>, recorded: Vec<(i64, i64, String)>) -> PyResult<String> {
+fn class_report_csv(
+    lessons: Vec<PyLesson>,
+    pupils: Vec<PyPupil>,
+    recorded: Vec<(i64, i64, String)>,
+) -> PyResult<String> {
     Ok(report::report_csv(&report_of(lessons, pupils, recorded)?))
 }
 
@@ -225,8 +335,10 @@ fn consent_standing(records: Vec<(String, String)>) -> PyResult<&'static str> {
         .iter()
         .map(|(state, by)| {
             Ok(ConsentRecord {
-                state: ConsentState::parse(state).ok_or_else(|| PyValueError::new_err(format!("not a consent state: {state:?}")))?,
-                by: ConsentBy::parse(by).ok_or_else(|| PyValueError::new_err(format!("not a consenting party: {by:?}")))?,
+                state: ConsentState::parse(state)
+                    .ok_or_else(|| PyValueError::new_err(format!("not a consent state: {state:?}")))?,
+                by: ConsentBy::parse(by)
+                    .ok_or_else(|| PyValueError::new_err(format!("not a consenting party: {by:?}")))?,
             })
         })
         .collect::<PyResult<Vec<_>>>()?;
@@ -323,5 +435,7 @@ fn facenet_attendance_rules(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(csv_field, m)?)?;
     m.add("BOM", facenet_attendance::BOM)?;
     m.add_function(wrap_pyfunction!(image_keeps_as_is, m)?)?;
+    m.add_function(wrap_pyfunction!(sharpness, m)?)?;
+    m.add_function(wrap_pyfunction!(reference_concerns, m)?)?;
     Ok(())
 }

@@ -20,28 +20,49 @@ def vec(angle_deg):
 class Assign(unittest.TestCase):
     def test_faces_cross_as_stored_bytes_and_come_back_decided(self):
         ana, ben = 1, 2
-        faces = [(10, 7, None, None, vec(5)), (11, 7, None, None, vec(180)), (12, None, ana, None, vec(0))]
+        faces = [(10, 7, None, None, vec(5), None), (11, 7, None, None, vec(180), None), (12, None, ana, None, vec(0), None)]
         decisions, clusters = rules.assign(faces, [ana, ben], [(ana, vec(0)), (ben, vec(90))], 0.42, 0.42, 5000)
         self.assertEqual([d[:3] for d in decisions], [(10, 7, ana), (11, 7, None), (12, None, ana)])
-        distance, margin, enrolled, by_teacher = decisions[0][3:]
+        distance, margin, enrolled, by_teacher, unsure, doubt = decisions[0][3:]
         self.assertAlmostEqual(distance, 1 - math.cos(math.radians(5)), places=6)
-        self.assertAlmostEqual(margin, 0.42 - distance, places=6)  # Ben is past the threshold
-        self.assertFalse(enrolled or by_teacher)
-        self.assertEqual(decisions[1][3:], (None, None, False, False))  # unknown: no distance, no margin
-        self.assertEqual(decisions[2][3:], (0.0, None, True, False))  # an enrolled face
+        self.assertAlmostEqual(margin, 1 - math.cos(math.radians(85)) - distance, places=6)  # Ben, however far
+        self.assertFalse(enrolled or by_teacher or unsure or doubt)
+        self.assertEqual(decisions[1][3:], (None, None, False, False, None, None))  # unknown: no distance, no margin
+        self.assertEqual(decisions[2][3:], (0.0, None, True, False, None, None))  # an enrolled face
         self.assertEqual(clusters, [[11]])
 
+    def test_a_poor_face_crosses_with_its_geometry_and_comes_back_unsure(self):
+        # 20 px across, found with 0.99, its five landmarks frontal, sharp: small.
+        landmarks = [[4, 6], [14, 6], [9, 10], [5, 15], [13, 15]]
+        small = (20.0, 24.0, 0.99, landmarks, 150.0)
+        decisions, clusters = rules.assign([(10, 7, None, None, vec(2), small)], [1, 2], [(1, vec(0)), (2, vec(90))], 0.42, 0.42, 10)
+        self.assertEqual((decisions[0][2], decisions[0][7:]), (None, (1, "small_face")))
+        self.assertEqual(clusters, [], "an unsure face is not clustered")
+        lines = rules.register([(1, "Ana")], decisions, [])
+        self.assertEqual((lines[0][2], [d[0] for d in lines[0][6]]), (False, [10]))
+        self.assertEqual(rules.reference_concerns(small), [("small_face", "the face is small in the photo")])
+        self.assertEqual(rules.reference_concerns((120.0, 150.0, 0.99, None, 150.0)), [])
+        with self.assertRaisesRegex(ValueError, "five"):
+            rules.reference_concerns((120.0, 150.0, None, [[1, 2]], None))
+        with self.assertRaisesRegex(ValueError, "not a doubt"):
+            rules.register([(1, "Ana")], [(10, 7, None, 0.1, 0.2, False, False, 1, "odd")], [])
+
+    def test_sharpness_is_of_rgb_pixels(self):
+        stripes = bytes(b for i in range(12) for b in ((255, 0, 0) if i % 2 else (0, 0, 0)))
+        self.assertEqual(rules.sharpness(stripes, 4, 3), (2 * 76) ** 2)
+        self.assertIsNone(rules.sharpness(stripes, 4, 4))
+
     def test_a_teachers_verdict_crosses_as_a_person_id_or_nobody(self):
-        faces = [(10, 7, None, 2, vec(5)), (11, 7, None, "nobody", vec(0))]
+        faces = [(10, 7, None, 2, vec(5), None), (11, 7, None, "nobody", vec(0), None)]
         decisions, clusters = rules.assign(faces, [1, 2], [(1, vec(0)), (2, vec(90))], 0.42, 0.42, 5000)
         self.assertEqual([(d[2], d[6]) for d in decisions], [(2, True), (None, True)])
         self.assertEqual(clusters, [])
         with self.assertRaisesRegex(ValueError, "nobody"):
-            rules.assign([(10, 7, None, "somebody", vec(5))], [1], [], 0.42, 0.42, 10)
+            rules.assign([(10, 7, None, "somebody", vec(5), None)], [1], [], 0.42, 0.42, 10)
 
     def test_a_vector_that_is_not_f32_values_is_a_value_error(self):
         with self.assertRaisesRegex(ValueError, "not a multiple of 4"):
-            rules.assign([(1, None, None, None, b"\x00\x00\x80")], [], [], 0.42, 0.42, 10)
+            rules.assign([(1, None, None, None, b"\x00\x00\x80", None)], [], [], 0.42, 0.42, 10)
 
     def test_no_faces_no_decisions(self):
         self.assertEqual(rules.assign([], [1], [], 0.42, 0.42, 10), ([], []))
@@ -50,17 +71,20 @@ class Assign(unittest.TestCase):
 class RegisterCsv(unittest.TestCase):
     def test_rows_are_formula_safe_with_the_nearest_distance(self):
         csv = rules.register_csv(
-            [(1, "=Ana, A", True, "present", False, [(10, 0.2134), (11, 0.3)]), (2, "Ben", False, "absent", False, [])]
+            [
+                (1, "=Ana, A", True, "present", False, [(10, 0.2134), (11, 0.3)], []),
+                (2, "Ben", False, "absent", False, [], [(12, "close_call")]),
+            ]
         )
         self.assertEqual(
             csv,
-            "\ufeffperson_id,name,present,crop_ids,best_distance,mark,by_hand\n"
-            "1,\"'=Ana, A\",yes,10 11,0.213,present,no\n2,Ben,no,,,absent,no\n",
+            "\ufeffperson_id,name,present,crop_ids,best_distance,mark,by_hand,unsure_crop_ids\n"
+            "1,\"'=Ana, A\",yes,10 11,0.213,present,no,\n2,Ben,no,,,absent,no,12:close_call\n",
         )
 
 
     def test_marks_by_hand_cross_by_name(self):
-        seen = (12, 1, 1, 0.2, 0.1, False, False)
+        seen = (12, 1, 1, 0.2, 0.1, False, False, None, None)
         lines = rules.register([(1, "Ana"), (2, "Ben")], [seen], [(2, "late")])
         self.assertEqual([l[:5] for l in lines], [(1, "Ana", True, "present", False), (2, "Ben", True, "late", True)])
         with self.assertRaisesRegex(ValueError, "not a mark"):

@@ -1,10 +1,27 @@
 //! A lesson's faces to people: enrolled faces keep their label (and take their person out of
 //! their photo's matching); every other face is matched one-to-one within its photo (a face
-//! without a photo is a photo of its own); the faces matched to nobody are clustered.
+//! without a photo is a photo of its own); the faces matched to nobody are clustered. A match is
+//! only *unsure* — shown to the teacher, not counted — when the face is poor
+//! ([`crate::quality`]) or its person is not clearly nearer than the next ([`MIN_MARGIN`]).
+//!
+//! ```text
+//! per photo: the teacher's verdicts and the enrolled faces take their people
+//!   → the faces that are not poor, one-to-one against the people still free
+//!       margin ≥ MIN_MARGIN: named        margin < MIN_MARGIN: unsure (close_call)
+//!   → the poor faces, one-to-one against the people still free: unsure (their first concern)
+//!   → the faces matched to nobody: unknown, for clustering (a poor one alone: it cannot be enrolled)
+//! ```
 
 use crate::cluster::cluster;
-use crate::matching::{match_photo, person_distances};
+use crate::matching::{match_photo, person_distances, Match};
+use crate::quality::{assess, Concern, Geometry};
 use std::collections::BTreeMap;
+
+/// A face is named only when its person is at least this much nearer than the runner-up (in
+/// cosine distance). Calibrated over the naming test's 40 rounds (tests/naming.rs, at the shipped
+/// 0.40): the smallest margin of a face named right was 0.090; 0.05 left every right name and
+/// 0.10 would have lost 0.2 points (models/README.md, "Face quality and decision margins").
+pub const MIN_MARGIN: f32 = 0.05;
 
 /// One embedded face of a lesson, as a backend stores it.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +37,53 @@ pub struct Face {
     pub verdict: Option<Verdict>,
     /// The face's vector, of the model the assignment is for.
     pub vector: Vec<f32>,
+    /// Where and how sure the detector found it, and its crop's sharpness, when known: a face
+    /// without is never poor.
+    pub geometry: Option<Geometry>,
+}
+
+/// Why a face that looks like a pupil does not count for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doubt {
+    /// The face is poor for this reason (the first of its [`crate::quality::Quality`]'s concerns).
+    Poor(Concern),
+    /// The pupil is nearer than the threshold but not [`MIN_MARGIN`] nearer than the next one.
+    CloseCall,
+}
+
+impl Doubt {
+    /// The code both backends answer with: a [`Concern::code`] or `close_call`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Doubt::Poor(concern) => concern.code(),
+            Doubt::CloseCall => "close_call",
+        }
+    }
+
+    /// What a teacher reads.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Doubt::Poor(concern) => concern.describe(),
+            Doubt::CloseCall => "another pupil looks almost as alike",
+        }
+    }
+
+    /// The doubt of a [`Doubt::code`], if it is one.
+    pub fn parse(code: &str) -> Option<Doubt> {
+        if code == "close_call" {
+            return Some(Doubt::CloseCall);
+        }
+        Concern::ALL.into_iter().find(|c| c.code() == code).map(Doubt::Poor)
+    }
+}
+
+/// A face that looks like a pupil, in doubt: the register shows it under them, unticked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsure {
+    /// Whom it looks like.
+    pub person_id: i64,
+    /// Why it is not counted.
+    pub doubt: Doubt,
 }
 
 /// A teacher's word on one face of a lesson.
@@ -47,14 +111,17 @@ pub struct Decision {
     pub crop_id: i64,
     /// The photo it was cut from.
     pub photo_id: Option<i64>,
-    /// The person it is (`None`: unknown).
+    /// The person it is (`None`: unknown, or [`Decision::unsure`]).
     pub person_id: Option<i64>,
-    /// Cosine distance to that person's nearest reference: 0 for an enrolled face, NaN for an
-    /// unknown one.
+    /// Cosine distance to that person's (or the unsure candidate's) nearest reference: 0 for an
+    /// enrolled face, NaN for an unknown one.
     pub distance: f32,
     /// How much nearer that person is than the runner-up (see [`crate::matching::Match`]);
     /// `None` for enrolled and unknown faces.
     pub margin: Option<f32>,
+    /// A match in doubt: whom the face looks like and why it does not count (`person_id` is then
+    /// `None`).
+    pub unsure: Option<Unsure>,
     /// Whether the face is one of the person's references rather than a match.
     pub enrolled: bool,
     /// Whether the teacher decided it ([`Verdict`]) rather than the matching.
@@ -66,17 +133,31 @@ pub struct Decision {
 pub struct Matched {
     /// One decision per face, by crop id.
     pub decisions: Vec<Decision>,
-    /// The faces matched to nobody: (crop id, vector), in the order the photos were matched,
-    /// for [`cluster_unknown`].
+    /// The faces matched to nobody that are not poor: (crop id, vector), in the order the photos
+    /// were matched, for [`cluster_unknown`].
     pub unknown: Vec<(i64, Vec<f32>)>,
+    /// The poor faces matched to nobody: never clustered with others (a group holding one could
+    /// not be enrolled: enrolment refuses a poor face), each a group of its own.
+    pub poor_unknown: Vec<i64>,
 }
 
-/// Decides every face of a lesson. `people` are the ids that can be matched (in the order ties
+impl Matched {
+    /// The unknown faces' groups: [`cluster_unknown`] of [`Matched::unknown`], then each of
+    /// [`Matched::poor_unknown`] alone.
+    pub fn groups(&self, threshold: f32, max: usize) -> Vec<Vec<i64>> {
+        let mut groups = cluster_unknown(&self.unknown, threshold, max);
+        groups.extend(self.poor_unknown.iter().map(|&crop| vec![crop]));
+        groups
+    }
+}
+
+/// Decides every face of a lesson (the rounds of the module docs). `people` are the ids that can be matched (in the order ties
 /// are broken in: the first of two equally near people wins); references of anyone else are
 /// ignored, and so is an enrolled face's label for anyone else (the face still counts as that
 /// person's, but takes nobody out of the matching). A teacher's [`Verdict`] decides its face
 /// before anything else: `Person` as an enrolled face does (distance 0), `NotInClass` leaves the
-/// face with nobody and out of the unknown faces.
+/// face with nobody and out of the unknown faces. An unsure face holds its person in its photo
+/// (no other face there takes them) and is not among the unknown faces.
 ///
 /// ```text
 /// photo 7: face 10 (enrolled as Ana), face 11, face 12     Ana taken in photo 7:
@@ -100,8 +181,7 @@ pub fn match_session(faces: Vec<Face>, people: &[i64], references: Vec<Reference
         };
         photos.entry(key).or_default().push(face);
     }
-    let mut decisions = Vec::new();
-    let mut unknown = Vec::new();
+    let (mut decisions, mut unknown, mut poor_unknown) = (Vec::new(), Vec::new(), Vec::new());
     for faces in photos.into_values() {
         let mut taken = vec![false; people.len()];
         let mut open = Vec::new();
@@ -124,28 +204,58 @@ pub fn match_session(faces: Vec<Face>, people: &[i64], references: Vec<Reference
                 person_id: person,
                 distance: if person.is_some() { 0.0 } else { f32::NAN },
                 margin: None,
+                unsure: None,
                 enrolled: !by_teacher,
                 by_teacher,
             });
         }
-        let distances: Vec<Vec<f32>> = open.iter().map(|f| person_distances(&f.vector, &enrolled)).collect();
-        for (face, found) in open.into_iter().zip(match_photo(&distances, threshold, &taken)) {
-            decisions.push(Decision {
-                crop_id: face.crop_id,
-                photo_id: face.photo_id,
-                person_id: found.map(|m| people[m.person]),
-                distance: found.map_or(f32::NAN, |m| m.distance),
-                margin: found.map(|m| m.margin),
-                enrolled: false,
-                by_teacher: false,
-            });
-            if found.is_none() {
-                unknown.push((face.crop_id, face.vector));
+        // The faces that are not poor first: a poor face takes only a person no good face took.
+        let (good, poor): (Vec<(Face, Option<Concern>)>, _) = open
+            .into_iter()
+            .map(|f| {
+                let concern = f.geometry.as_ref().and_then(|g| assess(g).concerns.first().copied());
+                (f, concern)
+            })
+            .partition(|(_, concern)| concern.is_none());
+        for round in [good, poor] {
+            let distances: Vec<Vec<f32>> = round.iter().map(|(f, _)| person_distances(&f.vector, &enrolled)).collect();
+            let found = match_photo(&distances, threshold, &taken);
+            for ((face, concern), found) in round.into_iter().zip(found) {
+                if let Some(m) = found {
+                    taken[m.person] = true;
+                }
+                decisions.push(decide(&face, found, concern, people));
+                match (found, concern) {
+                    (Some(_), _) => {}
+                    (None, None) => unknown.push((face.crop_id, face.vector)),
+                    (None, Some(_)) => poor_unknown.push(face.crop_id),
+                }
             }
         }
     }
     decisions.sort_by_key(|d| d.crop_id);
-    Matched { decisions, unknown }
+    Matched { decisions, unknown, poor_unknown }
+}
+
+/// One matched (or unmatched) face's decision: named, or unsure when it is poor (`concern`) or
+/// its margin is under [`MIN_MARGIN`].
+fn decide(face: &Face, found: Option<Match>, concern: Option<Concern>, people: &[i64]) -> Decision {
+    let doubt = found.and_then(|m| match concern {
+        Some(concern) => Some(Doubt::Poor(concern)),
+        None if m.margin < MIN_MARGIN => Some(Doubt::CloseCall),
+        None => None,
+    });
+    let person = found.map(|m| people[m.person]);
+    Decision {
+        crop_id: face.crop_id,
+        photo_id: face.photo_id,
+        person_id: if doubt.is_some() { None } else { person },
+        distance: found.map_or(f32::NAN, |m| m.distance),
+        margin: found.map(|m| m.margin),
+        unsure: doubt.zip(person).map(|(doubt, person_id)| Unsure { person_id, doubt }),
+        enrolled: false,
+        by_teacher: false,
+    }
 }
 
 /// Groups the unknown faces (average linkage within `threshold`, [`cluster`]) so that one action
@@ -168,7 +278,7 @@ mod tests {
 
     fn face(crop_id: i64, photo_id: Option<i64>, person_id: Option<i64>, angle_deg: f32) -> Face {
         let r = angle_deg.to_radians();
-        Face { crop_id, photo_id, person_id, verdict: None, vector: vec![r.cos(), r.sin()] }
+        Face { crop_id, photo_id, person_id, verdict: None, vector: vec![r.cos(), r.sin()], geometry: None }
     }
 
     fn reference(person_id: i64, angle_deg: f32) -> Reference {
@@ -193,9 +303,10 @@ mod tests {
         assert_eq!(m.unknown.iter().map(|(c, _)| *c).collect::<Vec<_>>(), vec![2]);
         assert!(m.decisions[1].distance.is_nan() && m.decisions[1].margin.is_none());
         // cos 5° = 0.99619: distance 0.0038; Ben is the runner-up at 1 − cos 85°, past the
-        // threshold, so the margin is counted to the threshold: 0.1 − 0.0038.
-        assert!((m.decisions[2].distance - (1.0 - 5f32.to_radians().cos())).abs() < 1e-6);
-        assert!((m.decisions[2].margin.unwrap() - (0.1 - m.decisions[2].distance)).abs() < 1e-6);
+        // threshold but counted: a margin of cos 5° − cos 85°.
+        let (d, margin) = (m.decisions[2].distance, m.decisions[2].margin.unwrap());
+        assert!((d - (1.0 - 5f32.to_radians().cos())).abs() < 1e-6);
+        assert!((margin - (5f32.to_radians().cos() - 85f32.to_radians().cos())).abs() < 1e-6);
     }
 
     #[test]
@@ -232,6 +343,40 @@ mod tests {
         let faces = vec![face(1, Some(1), None, 0.0)];
         let m = match_session(faces, &[200], vec![reference(100, 0.0), reference(200, 90.0)], 0.1);
         assert_eq!(m.decisions[0].person_id, None);
+    }
+
+    #[test]
+    fn a_poor_face_or_a_close_call_is_unsure_and_holds_its_person() {
+        // Ana at 0°, Ben at 40°. Photo 1: a face at 21° (0.0664 from Ana, 0.0545 from Ben): Ben
+        // by a margin of 0.0119, a close call. Photo 2: a small face at 2° (Ana's look) and a
+        // good one at 4°: the good one is matched first and takes Ana; the small one is left
+        // unknown. Photo 3: a small face alone at 2°: unsure, Ana, small.
+        let small = Geometry { width: 20.0, height: 24.0, score: Some(0.99), landmarks: None, sharpness: None };
+        let mut faces = vec![face(1, Some(1), None, 21.0), face(2, Some(2), None, 2.0), face(3, Some(2), None, 4.0)];
+        faces.push(face(4, Some(3), None, 2.0));
+        faces[1].geometry = Some(small);
+        faces[3].geometry = Some(small);
+        let references = vec![reference(100, 0.0), reference(200, 40.0)];
+        let m = match_session(faces, &[100, 200], references, 0.1);
+        let got: Vec<(i64, Option<i64>, Option<Unsure>)> =
+            m.decisions.iter().map(|d| (d.crop_id, d.person_id, d.unsure)).collect();
+        let unsure = |person_id, doubt| Some(Unsure { person_id, doubt });
+        assert_eq!(
+            got,
+            vec![
+                (1, None, unsure(200, Doubt::CloseCall)),
+                (2, None, None),
+                (3, Some(100), None),
+                (4, None, unsure(100, Doubt::Poor(Concern::Small))),
+            ]
+        );
+        assert!(m.decisions[0].margin.unwrap() < MIN_MARGIN && m.decisions[0].distance < 0.1);
+        assert!(m.unknown.is_empty(), "unsure faces are not clustered");
+        assert_eq!(m.poor_unknown, [2], "a poor face matched to nobody is a group of its own");
+        assert_eq!(m.groups(0.1, 10), [vec![2]]);
+        assert_eq!(Doubt::parse("small_face"), Some(Doubt::Poor(Concern::Small)));
+        assert_eq!(Doubt::parse(Doubt::CloseCall.code()), Some(Doubt::CloseCall));
+        assert_eq!(Doubt::parse("nobody"), None);
     }
 
     #[test]

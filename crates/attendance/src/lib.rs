@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! a lesson's faces: (crop, photo, enrolled as?, vector)   the references: (person, vector)
-//!   → match_session    one-to-one per photo, within the threshold (matching.rs)
+//!   → match_session    one-to-one per photo, within the threshold (matching.rs); poor faces
+//!                      (quality.rs) and close calls (MIN_MARGIN) unsure, not counted
 //!   → cluster_unknown  the faces matched to nobody, average linkage (cluster.rs)
 //!   → register         every pupil of the roster with their mark: the faces', or the teacher's by hand
 //!   → register_csv     one row per pupil, formula-safe, UTF-8 with a BOM
@@ -26,8 +27,8 @@
 //! let references = vec![Reference { person_id: ana, vector: vec![1.0, 0.0] }, Reference { person_id: ben, vector: vec![0.0, 1.0] }];
 //! // One photo, two faces: one near Ana, one far from everybody.
 //! let faces = vec![
-//!     Face { crop_id: 10, photo_id: Some(7), person_id: None, verdict: None, vector: vec![0.99, 0.1] },
-//!     Face { crop_id: 11, photo_id: Some(7), person_id: None, verdict: None, vector: vec![-1.0, 0.0] },
+//!     Face { crop_id: 10, photo_id: Some(7), person_id: None, verdict: None, vector: vec![0.99, 0.1], geometry: None },
+//!     Face { crop_id: 11, photo_id: Some(7), person_id: None, verdict: None, vector: vec![-1.0, 0.0], geometry: None },
 //! ];
 //! let matched = match_session(faces, &[ana, ben], references, 0.42);
 //! assert_eq!(matched.decisions[0].person_id, Some(ana));
@@ -50,7 +51,9 @@ pub mod stored_image;
 pub mod time;
 pub mod vector;
 
-pub use assignment::{cluster_unknown, match_session, Decision, Face, Matched, Reference, Verdict};
+pub use assignment::{
+    cluster_unknown, match_session, Decision, Doubt, Face, Matched, Reference, Unsure, Verdict, MIN_MARGIN,
+};
 pub use mark::Mark;
 pub use register::{csv_field, register, register_csv, RosterLine, BOM};
 

@@ -21,7 +21,8 @@
 use crate::cosine;
 
 /// One face's assignment: the person's index, the distance, and how much nearer that person is
-/// than the runner-up (the next nearest person, or the threshold when there is none).
+/// than the runner-up (the next nearest person, however far; 2, the farthest a cosine distance
+/// goes, when there is none).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Match {
     /// Index into the people given to [`match_photo`].
@@ -31,6 +32,9 @@ pub struct Match {
     /// Runner-up distance − `distance` (≥ 0 unless the matching gave up the nearest person).
     pub margin: f32,
 }
+
+/// The runner-up distance when a face has only one person to be compared with.
+pub const NO_RUNNER_UP: f32 = 2.0;
 
 /// The distance from `face` to each person: to the nearest of that person's enrolled vectors.
 pub fn person_distances(face: &[f32], people: &[Vec<Vec<f32>>]) -> Vec<f32> {
@@ -72,8 +76,8 @@ pub fn match_photo(distances: &[Vec<f32>], threshold: f32, taken: &[bool]) -> Ve
             let runner_up = (0..people)
                 .filter(|&q| q != p)
                 .map(|q| distances[f][q])
-                .fold(f32::INFINITY, f32::min)
-                .min(threshold.max(distance));
+                .filter(|d| d.is_finite())
+                .fold(NO_RUNNER_UP, f32::min);
             Some(Match { person: p, distance, margin: runner_up - distance })
         })
         .collect()
@@ -152,8 +156,8 @@ mod tests {
         assert_eq!(m[1].map(|m| m.person), Some(0));
         // Face 1 gave up Ana (0.30) for Ben (0.35): its margin is negative, −0.05.
         assert!((m[0].unwrap().margin + 0.05).abs() < 1e-6);
-        // Face 2: runner-up Ben at 0.80, but nothing beyond the threshold counts: 0.42 − 0.32.
-        assert!((m[1].unwrap().margin - 0.10).abs() < 1e-6);
+        // Face 2: runner-up Ben at 0.80, beyond the threshold but counted: 0.80 − 0.32.
+        assert!((m[1].unwrap().margin - 0.48).abs() < 1e-6);
         // With Ben farther (0.41), leaving face 2 unknown is cheaper: 0.30 + 0.42 < 0.41 + 0.32.
         let m = match_photo(&[vec![0.30, 0.41], vec![0.32, 0.80]], 0.42, &[false, false]);
         assert_eq!((m[0].map(|m| m.person), m[1]), (Some(0), None));
@@ -182,6 +186,8 @@ mod tests {
         // One face, three people: the nearest.
         let m = match_photo(&[vec![0.4, 0.2, 0.3]], 0.42, &[false; 3]);
         assert_eq!(m[0].map(|m| (m.person, m.margin)), Some((1, 0.3 - 0.2)));
+        // One face, one person: the runner-up is the farthest distance there is.
+        assert_eq!(match_photo(&[vec![0.25]], 0.42, &[false])[0].map(|m| m.margin), Some(NO_RUNNER_UP - 0.25));
     }
 
     #[test]

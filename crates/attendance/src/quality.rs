@@ -1,8 +1,8 @@
 //! How far a face can be trusted, from what the pipeline already knows of it: its size in the
 //! photo, the detector's confidence, its pose read from the five landmarks, and the sharpness of
 //! its crop. A [`Quality::is_poor`] face is one FaceNet is known to lose or misname (calibrated
-//! below); the register is to show such faces as *unsure* and enrolment to refuse them with their
-//! [`Concern`]s (issue 22, not wired into the backends yet).
+//! below); the register shows such faces as *unsure* (`match_session`) and enrolment refuses them
+//! with their [`Concern`]s.
 //!
 //! ```text
 //! landmarks: left eye L, right eye R, nose N, mouth corners ML, MR (image left/right)
@@ -53,6 +53,9 @@ pub enum Concern {
 }
 
 impl Concern {
+    /// Every concern, in order.
+    pub const ALL: [Concern; 5] = [Concern::Small, Concern::Faint, Concern::Turned, Concern::Tilted, Concern::Blurred];
+
     /// The code both backends answer with (`small_face`, …).
     pub fn code(self) -> &'static str {
         match self {
@@ -139,6 +142,20 @@ pub fn sharpness(grey: &[u8], width: usize, height: usize) -> Option<f32> {
     Some((sum2 / n - mean * mean) as f32)
 }
 
+/// [`sharpness`] of RGB pixels (`width × height × 3` bytes, row by row), in the grey both
+/// backends read a crop in: ITU-R 601 luma, `(19595 R + 38470 G + 7471 B + 2¹⁵) >> 16`, as
+/// Pillow's `convert("L")` computes it.
+pub fn rgb_sharpness(rgb: &[u8], width: usize, height: usize) -> Option<f32> {
+    if rgb.len() != width * height * 3 {
+        return None;
+    }
+    let grey: Vec<u8> = rgb
+        .chunks_exact(3)
+        .map(|p| ((19595 * u32::from(p[0]) + 38470 * u32::from(p[1]) + 7471 * u32::from(p[2]) + 0x8000) >> 16) as u8)
+        .collect();
+    sharpness(&grey, width, height)
+}
+
 /// Yaw and pitch of five landmarks (see the module docs); `None` when the eyes coincide.
 pub fn pose(landmarks: &[[f32; 2]; 5]) -> Option<(f32, f32)> {
     let [l, r, n, ml, mr] = landmarks;
@@ -206,6 +223,19 @@ mod tests {
         assert!((y2 - yaw).abs() < 1e-5 && (p2 - pitch).abs() < 1e-5);
         // Eyes on one point: no pose.
         assert_eq!(pose(&[[1.0, 1.0], [1.0, 1.0], [1.0, 2.0], [0.0, 3.0], [2.0, 3.0]]), None);
+    }
+
+    #[test]
+    fn sharpness_is_the_laplacians_variance_in_601_grey() {
+        // A flat image: 0; under 3 × 3: none.
+        assert_eq!(sharpness(&[7; 16], 4, 4), Some(0.0));
+        assert_eq!(sharpness(&[0; 4], 2, 2), None);
+        // Stripes of 0 and 100 across 4 × 3: Laplacians ±200 at the two inner pixels, variance 40000.
+        assert_eq!(sharpness(&[0, 100, 0, 100, 0, 100, 0, 100, 0, 100, 0, 100], 4, 3), Some(40000.0));
+        // Pure red 255 is grey 76, as in Pillow: Laplacians ±152.
+        let red_stripes: Vec<u8> = (0..12).flat_map(|i| if i % 2 == 1 { [255, 0, 0] } else { [0, 0, 0] }).collect();
+        assert_eq!(rgb_sharpness(&red_stripes, 4, 3), Some((2.0f32 * 76.0).powi(2)));
+        assert_eq!(rgb_sharpness(&red_stripes, 4, 4), None);
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub struct RosterLine {
     pub by_hand: bool,
     /// The faces of the lesson that are theirs (enrolled, matched or given by the teacher), by crop id.
     pub faces: Vec<Decision>,
+    /// The faces that look like them but are in doubt ([`Decision::unsure`]): shown to the
+    /// teacher to confirm, not counted.
+    pub unsure: Vec<Decision>,
 }
 
 /// The register over `people` (id, name), in their order, from a lesson's decisions and the
@@ -29,6 +32,7 @@ pub fn register(people: &[(i64, String)], decisions: &[Decision], marks: &[(i64,
         .iter()
         .map(|(id, name)| {
             let faces: Vec<Decision> = decisions.iter().filter(|d| d.person_id == Some(*id)).copied().collect();
+            let unsure = decisions.iter().filter(|d| d.unsure.is_some_and(|u| u.person_id == *id)).copied().collect();
             let by_hand = marks.iter().rev().find(|(p, _)| p == id).map(|(_, m)| *m);
             let mark = by_hand.unwrap_or(if faces.is_empty() { Mark::Absent } else { Mark::Present });
             RosterLine {
@@ -38,6 +42,7 @@ pub fn register(people: &[(i64, String)], decisions: &[Decision], marks: &[(i64,
                 mark,
                 by_hand: by_hand.is_some(),
                 faces,
+                unsure,
             }
         })
         .collect()
@@ -49,29 +54,33 @@ pub const BOM: &str = "\u{feff}";
 
 /// The register as CSV (after a [`BOM`]), one row per person; `best_distance` is the nearest of
 /// their faces (0.000 for an enrolled one or one the teacher gave), empty when none; `mark` is
-/// theirs, `by_hand` says whether the teacher set it.
+/// theirs, `by_hand` says whether the teacher set it; `unsure_crop_ids` the faces in doubt that
+/// look like them (each `crop:doubt code`).
 ///
 /// ```text
-/// person_id,name,present,crop_ids,best_distance,mark,by_hand
-/// 1,Ana,yes,12 17,0.213,present,no
-/// 2,Ben,no,,,absent,no
-/// 3,Cleo,yes,,,late,yes
+/// person_id,name,present,crop_ids,best_distance,mark,by_hand,unsure_crop_ids
+/// 1,Ana,yes,12 17,0.213,present,no,
+/// 2,Ben,no,,,absent,no,19:close_call
+/// 3,Cleo,yes,,,late,yes,
 /// ```
 pub fn register_csv(lines: &[RosterLine]) -> String {
-    let mut csv = format!("{BOM}person_id,name,present,crop_ids,best_distance,mark,by_hand\n");
+    let mut csv = format!("{BOM}person_id,name,present,crop_ids,best_distance,mark,by_hand,unsure_crop_ids\n");
     for line in lines {
         let ids: Vec<String> = line.faces.iter().map(|f| f.crop_id.to_string()).collect();
         let best = line.faces.iter().map(|f| f.distance).filter(|d| d.is_finite()).fold(f32::INFINITY, f32::min);
         let best = if best.is_finite() { format!("{best:.3}") } else { String::new() };
         let yes = |b: bool| if b { "yes" } else { "no" };
+        let unsure: Vec<String> =
+            line.unsure.iter().map(|f| format!("{}:{}", f.crop_id, f.unsure.map_or("", |u| u.doubt.code()))).collect();
         csv.push_str(&format!(
-            "{},{},{},{},{best},{},{}\n",
+            "{},{},{},{},{best},{},{},{}\n",
             line.person_id,
             csv_field(&line.name),
             yes(line.present),
             ids.join(" "),
             line.mark,
-            yes(line.by_hand)
+            yes(line.by_hand),
+            unsure.join(" ")
         ));
     }
     csv
@@ -91,6 +100,7 @@ pub fn csv_field(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::assignment::{Doubt, Unsure};
 
     #[test]
     fn csv_fields_are_quoted_and_never_formulas() {
@@ -108,23 +118,30 @@ mod tests {
             person_id,
             distance,
             margin: None,
+            unsure: None,
             enrolled,
             by_teacher: false,
+        };
+        let doubted = Decision {
+            unsure: Some(Unsure { person_id: 2, doubt: Doubt::CloseCall }),
+            ..decision(19, None, 0.31, false)
         };
         let decisions = [
             decision(12, Some(1), 0.2134, false),
             decision(17, Some(1), 0.3, false),
             decision(18, None, f32::NAN, false),
+            doubted,
         ];
         let lines = register(&[(1, "Ana".into()), (2, "=Ben, B".into())], &decisions, &[]);
-        assert_eq!(lines.iter().map(|l| l.present).collect::<Vec<_>>(), [true, false]);
+        assert_eq!(lines.iter().map(|l| l.present).collect::<Vec<_>>(), [true, false], "an unsure face does not count");
+        assert_eq!(lines[1].unsure, [doubted]);
         assert_eq!(
             register_csv(&lines),
-            "\u{feff}person_id,name,present,crop_ids,best_distance,mark,by_hand\n\
-             1,Ana,yes,12 17,0.213,present,no\n2,\"'=Ben, B\",no,,,absent,no\n"
+            "\u{feff}person_id,name,present,crop_ids,best_distance,mark,by_hand,unsure_crop_ids\n\
+             1,Ana,yes,12 17,0.213,present,no,\n2,\"'=Ben, B\",no,,,absent,no,19:close_call\n"
         );
         let enrolled = register(&[(1, "Ana".into())], &[decision(5, Some(1), 0.0, true)], &[]);
-        assert!(register_csv(&enrolled).ends_with("1,Ana,yes,5,0.000,present,no\n"));
+        assert!(register_csv(&enrolled).ends_with("1,Ana,yes,5,0.000,present,no,\n"));
     }
 
     #[test]
@@ -135,6 +152,7 @@ mod tests {
             person_id: Some(1),
             distance: 0.2,
             margin: None,
+            unsure: None,
             enrolled: false,
             by_teacher: false,
         };

@@ -366,15 +366,28 @@ const REENCODE_QUALITY: u8 = 92;
 /// with GPS, XMP, ICC, comments — `stored_image::keeps_as_is`) is stored re-encoded from its
 /// decoded pixels, orientation applied. `(content type, width, height, the bytes to store)`.
 async fn checked_image(body: &Bytes) -> Result<(&'static str, u32, u32, Bytes), AppError> {
+    checked(body, false).await.map(|(image, _)| image)
+}
+
+/// [`checked_image`] for a face crop, with its pixels' sharpness (`quality::rgb_sharpness`, for
+/// the face's quality), read from the decoded upload before any re-encoding.
+async fn checked_crop(body: &Bytes) -> Result<((&'static str, u32, u32, Bytes), Option<f32>), AppError> {
+    checked(body, true).await
+}
+
+async fn checked(body: &Bytes, sharpness: bool) -> Result<((&'static str, u32, u32, Bytes), Option<f32>), AppError> {
     let bytes = body.clone();
     crate::blocking(move || {
         let image = decode_image(&bytes, &Limits::default())?;
         let (width, height) = (image.width(), image.height());
+        let sharp = sharpness
+            .then(|| facenet_attendance::quality::rgb_sharpness(image.as_raw(), width as usize, height as usize))
+            .flatten();
         if stored_image::keeps_as_is(&bytes) {
-            return Ok(("image/jpeg", width, height, bytes));
+            return Ok((("image/jpeg", width, height, bytes), sharp));
         }
         let plain = facenet_wasm::encode_jpeg(&image, REENCODE_QUALITY)?;
-        Ok(("image/jpeg", width, height, Bytes::from(plain)))
+        Ok((("image/jpeg", width, height, Bytes::from(plain)), sharp))
     })
     .await
 }
@@ -389,7 +402,7 @@ async fn upload_crop(
 ) -> Result<Response, AppError> {
     let (bbox, landmarks) = crop_origin(&query)?;
     let filename = checked_name(query.filename.as_deref().unwrap_or("crop"), "filename")?;
-    let (content_type, width, height, body) = checked_image(&body).await?;
+    let ((content_type, width, height, body), sharpness) = checked_crop(&body).await?;
     let answer = state
         .write(move |db, _| {
             scope::session(db, &caller, session)?;
@@ -402,9 +415,21 @@ async fn upload_crop(
                 }
             }
             db.execute(
-                "INSERT INTO face_crops (session_id, filename, content_type, image, width, height, photo_id, box, landmarks, score)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![session, filename, content_type, body.as_ref(), width, height, query.photo_id, bbox, landmarks, query.score],
+                "INSERT INTO face_crops (session_id, filename, content_type, image, width, height, photo_id, box, landmarks, score, sharpness)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    session,
+                    filename,
+                    content_type,
+                    body.as_ref(),
+                    width,
+                    height,
+                    query.photo_id,
+                    bbox,
+                    landmarks,
+                    query.score,
+                    sharpness
+                ],
             )?;
             Ok(CropCreated {
                 status: Status::Success,

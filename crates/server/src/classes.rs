@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::{Extension, Json};
 use facenet_attendance::consent::Consent;
+use facenet_attendance::quality;
 use facenet_attendance::retention::Schedule;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -427,6 +428,7 @@ fn attach(db: &Connection, caller: &Caller, person: i64, crops: &[i64]) -> Resul
     privacy::require(db, person)?;
     for &crop in crops {
         scope::crop(db, caller, crop)?;
+        poor_reference(db, crop)?;
         let current: Option<i64> =
             db.query_row("SELECT person_id FROM face_crops WHERE id = ?1", [crop], |r| r.get(0))?;
         match current {
@@ -444,6 +446,22 @@ fn attach(db: &Connection, caller: &Caller, person: i64, crops: &[i64]) -> Resul
         serde_json::json!({"crop_ids": crops}),
     )?;
     Ok(())
+}
+
+/// A crop too poor to be a reference (`quality::assess` of its geometry) is refused with its
+/// concerns, as `small_face: the face is small in the photo; …`.
+fn poor_reference(db: &Connection, crop: i64) -> Result<(), AppError> {
+    let geometry = db.query_row(
+        "SELECT width, height, box, landmarks, score, sharpness FROM face_crops WHERE id = ?1",
+        [crop],
+        |row| crate::db::geometry(row, 0),
+    )?;
+    let concerns = quality::assess(&geometry).concerns;
+    if concerns.is_empty() {
+        return Ok(());
+    }
+    let words: Vec<String> = concerns.iter().map(|c| format!("{}: {}", c.code(), c.describe())).collect();
+    Err(AppError::PoorReference(crop, words.join("; ")))
 }
 
 /// `POST /people/{id}/references/`: these crops are that pupil's reference faces.

@@ -64,6 +64,10 @@ api_error_codes! {
     /// The pupil's consent to the use of their face is not given (or was refused or
     /// withdrawn): they cannot be enrolled, matched or given a face.
     ConsentRequired = 409,
+    /// A face offered as a pupil's reference is too poor to know them by (small, blurred, turned
+    /// or tilted, or a faint find): the message names the crop and its concerns (`small_face`,
+    /// …); enrol a larger, sharper, frontal face.
+    PoorReference = 422,
     /// The `Idempotency-Key` was used before with another request (another call or body): a
     /// new request needs a new key.
     IdempotencyKeyReused = 422,

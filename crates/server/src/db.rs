@@ -1,6 +1,8 @@
 //! SQLite storage: schema migrations and the queries the API needs.
 
 use crate::error::AppError;
+use crate::wire::FaceBox;
+use facenet_attendance::quality::Geometry;
 use facenet_attendance::{Face, Reference, Verdict};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -271,6 +273,9 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX idempotency_created ON idempotency(created_at);
      CREATE INDEX idempotency_about ON idempotency(about);",
+    // 6: each crop's sharpness (facenet_attendance::quality::rgb_sharpness of its decoded pixels,
+    // computed at upload), for the face's quality; NULL for crops stored before (never poor for it).
+    "ALTER TABLE face_crops ADD COLUMN sharpness REAL;",
 ];
 
 /// This database's identity (`meta.database_id`).
@@ -355,11 +360,12 @@ pub(crate) fn blob_to_vector(b: &[u8]) -> Vec<f32> {
 // page or `facenet-embed` posts its vector again.
 
 /// The embedded faces of one session for `model` (its served `version`), with their enrolment
-/// label (only a pupil's whose consent is given: anyone else's face is an unlabelled one) and the
-/// teacher's verdict, by crop id.
+/// label (only a pupil's whose consent is given: anyone else's face is an unlabelled one), the
+/// teacher's verdict and the face's geometry ([`geometry`]), by crop id.
 pub(crate) fn lesson_faces(conn: &Connection, model: &str, version: &str, session: i64) -> rusqlite::Result<Vec<Face>> {
     let mut stmt = conn.prepare(
-        "SELECT c.id, c.photo_id, p.id, c.verdict, c.verdict_person_id, e.vector
+        "SELECT c.id, c.photo_id, p.id, c.verdict, c.verdict_person_id, e.vector,
+                c.width, c.height, c.box, c.landmarks, c.score, c.sharpness
          FROM face_crops c JOIN embeddings e ON e.crop_id = c.id
          LEFT JOIN people p ON p.id = c.person_id AND p.consent = 'given'
          WHERE e.model_name = ?1 AND e.model_version = ?3 AND c.session_id = ?2 ORDER BY c.id",
@@ -377,9 +383,28 @@ pub(crate) fn lesson_faces(conn: &Connection, model: &str, version: &str, sessio
             person_id: row.get(2)?,
             verdict,
             vector: blob_to_vector(&row.get::<_, Vec<u8>>(5)?),
+            geometry: Some(geometry(row, 6)?),
         })
     })?;
     rows.collect()
+}
+
+/// The columns `width, height, box, landmarks, score, sharpness` of a crop, from `first` on, as
+/// the quality rules read them: the box's size when the crop was cut from a photo, else the
+/// crop's own (a crop uploaded alone).
+pub(crate) fn geometry(row: &rusqlite::Row, first: usize) -> rusqlite::Result<Geometry> {
+    let (width, height): (f32, f32) = (row.get(first)?, row.get(first + 1)?);
+    let bbox: Option<FaceBox> = row.get::<_, Option<String>>(first + 2)?.and_then(|t| serde_json::from_str(&t).ok());
+    let landmarks: Option<[[f32; 2]; 5]> =
+        row.get::<_, Option<String>>(first + 3)?.and_then(|t| serde_json::from_str(&t).ok());
+    let (width, height) = bbox.map_or((width, height), |b| (b.width as f32, b.height as f32));
+    Ok(Geometry {
+        width,
+        height,
+        score: row.get::<_, Option<f64>>(first + 4)?.map(|s| s as f32),
+        landmarks,
+        sharpness: row.get::<_, Option<f64>>(first + 5)?.map(|s| s as f32),
+    })
 }
 
 /// The reference faces (enrolled crops, of any session) of the pupils on `class`'s roster whose

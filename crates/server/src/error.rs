@@ -30,6 +30,9 @@ pub enum AppError {
     /// The pupil's consent is not given.
     #[error("pupil {0}'s consent to the use of their face is {1}: record it first (PUT /api/attendance/people/{0}/consent/)")]
     ConsentRequired(i64, &'static str),
+    /// A reference face too poor to know the pupil by: the crop, its concerns' codes and words.
+    #[error("face crop {0} is too poor to be a reference ({1}): enrol a larger, sharper, frontal face")]
+    PoorReference(i64, String),
     /// The session's register is finalised.
     #[error("the register of session {0} is finalised: reopen it (POST …/sessions/{0}/reopen/) to change it")]
     RegisterFinalized(i64),
@@ -80,6 +83,7 @@ impl AppError {
             AppError::IdempotencyKeyReused(_) => ErrorType::Api(A::IdempotencyKeyReused),
             AppError::RegisterFinalized(_) => ErrorType::Api(A::RegisterFinalized),
             AppError::ConsentRequired(..) => ErrorType::Api(A::ConsentRequired),
+            AppError::PoorReference(..) => ErrorType::Api(A::PoorReference),
             AppError::CropNotFound(_) => ErrorType::Api(A::CropNotFound),
             AppError::NotFound(_) => ErrorType::Api(A::NotFound),
             AppError::InvalidRequest(_) => ErrorType::Api(A::InvalidRequest),

@@ -17,7 +17,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::{Extension, Json};
 use facenet_attendance::cluster::FALLBACK_THRESHOLD;
-use facenet_attendance::{cluster_unknown, match_session, register_csv, Decision, Mark, RosterLine};
+use facenet_attendance::{match_session, register_csv, Decision, Doubt, Mark, RosterLine, Unsure};
 use rusqlite::{Connection, OptionalExtension};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -107,7 +107,7 @@ pub(crate) fn assign_on(
         .then(|| tokio::runtime::Handle::current().block_on(state.heavy.acquire()))
         .transpose()
         .map_err(|e| AppError::Internal(format!("the clustering queue is closed: {e}")))?;
-    let clusters = cluster_unknown(&matched.unknown, cluster_threshold, MAX_CLUSTERED);
+    let clusters = matched.groups(cluster_threshold, MAX_CLUSTERED);
     Ok(Outcome {
         class_id,
         model,
@@ -141,21 +141,19 @@ pub(crate) async fn assign(
     let o = crate::blocking(move || state.db.read(|db| assign_on(db, &state, &caller, session, request))).await?;
     log_assignment(session, &o, started);
     let names: BTreeMap<i64, &str> = o.people.iter().map(|(id, name)| (*id, name.as_str())).collect();
-    let assigned = o
-        .decisions
-        .iter()
-        .filter_map(|d| {
-            d.person_id.map(|p| Assigned {
-                crop_id: d.crop_id,
-                photo_id: d.photo_id,
-                person_id: p,
-                person_name: names.get(&p).map(|n| n.to_string()),
-                distance: d.distance,
-                margin: d.margin,
-                enrolled: d.enrolled,
-            })
-        })
-        .collect();
+    let answered = |d: &Decision, person_id: i64, doubt: Option<&'static str>| Assigned {
+        crop_id: d.crop_id,
+        photo_id: d.photo_id,
+        person_id,
+        person_name: names.get(&person_id).map(|n| n.to_string()),
+        distance: d.distance,
+        margin: d.margin,
+        enrolled: d.enrolled,
+        doubt,
+    };
+    let assigned = o.decisions.iter().filter_map(|d| d.person_id.map(|p| answered(d, p, None))).collect();
+    let unsure =
+        o.decisions.iter().filter_map(|d| d.unsure.map(|u| answered(d, u.person_id, Some(u.doubt.code())))).collect();
     Ok(Json(Assignment {
         status: Status::Success,
         session_id: session,
@@ -163,6 +161,7 @@ pub(crate) async fn assign(
         threshold: o.threshold,
         cluster_threshold: o.cluster_threshold,
         assigned,
+        unsure,
         clusters: clusters(&o),
         not_embedded: o.not_embedded,
     }))
@@ -175,42 +174,42 @@ fn clusters(o: &Outcome) -> Vec<Cluster> {
 
 fn log_assignment(session: i64, o: &Outcome, started: Instant) {
     let assigned = o.decisions.iter().filter(|d| d.person_id.is_some()).count();
+    let unsure = o.decisions.iter().filter(|d| d.unsure.is_some()).count();
+    let unknown = o.decisions.len() - assigned - unsure;
     tracing::info!(
         session,
         model = %o.model,
         crops = o.decisions.len(),
         assigned,
-        unknown = o.decisions.len() - assigned,
+        unsure,
+        unknown,
         clusters = o.clusters.len(),
         ms = started.elapsed().as_secs_f64() * 1e3,
-        "session {session}: {} crops, {assigned} assigned, {} unknown in {} clusters",
+        "session {session}: {} crops, {assigned} assigned, {unsure} unsure, {unknown} unknown in {} clusters",
         o.decisions.len(),
-        o.decisions.len() - assigned,
         o.clusters.len()
     );
 }
 
 /// A register line as answered.
 fn entry(line: RosterLine) -> RegisterEntry {
-    let crops = line
-        .faces
-        .iter()
-        .map(|d| RegisterCrop {
-            crop_id: d.crop_id,
-            photo_id: d.photo_id,
-            distance: d.distance,
-            margin: d.margin,
-            enrolled: d.enrolled,
-            by_teacher: d.by_teacher,
-        })
-        .collect();
+    let crop = |d: &Decision| RegisterCrop {
+        crop_id: d.crop_id,
+        photo_id: d.photo_id,
+        distance: d.distance,
+        margin: d.margin,
+        enrolled: d.enrolled,
+        by_teacher: d.by_teacher,
+        doubt: d.unsure.map(|u| u.doubt.code().to_string()),
+    };
     RegisterEntry {
         person_id: line.person_id,
         name: line.name,
         present: line.present,
         mark: line.mark.as_str().into(),
         by_hand: line.by_hand,
-        crops,
+        crops: line.faces.iter().map(crop).collect(),
+        unsure: line.unsure.iter().map(crop).collect(),
     }
 }
 
@@ -291,21 +290,31 @@ fn lines(register: &Register) -> Vec<RosterLine> {
             present: e.present,
             mark: Mark::parse(&e.mark).unwrap_or(Mark::Absent),
             by_hand: e.by_hand,
-            faces: e
-                .crops
+            faces: e.crops.iter().map(|c| decision(c, Some(e.person_id), None)).collect(),
+            unsure: e
+                .unsure
                 .iter()
-                .map(|c| Decision {
-                    crop_id: c.crop_id,
-                    photo_id: c.photo_id,
-                    person_id: Some(e.person_id),
-                    distance: c.distance,
-                    margin: c.margin,
-                    enrolled: c.enrolled,
-                    by_teacher: c.by_teacher,
+                .map(|c| {
+                    let doubt = c.doubt.as_deref().and_then(Doubt::parse).unwrap_or(Doubt::CloseCall);
+                    decision(c, None, Some(Unsure { person_id: e.person_id, doubt }))
                 })
                 .collect(),
         })
         .collect()
+}
+
+/// A register crop back as the decision it was answered from.
+fn decision(c: &RegisterCrop, person_id: Option<i64>, unsure: Option<Unsure>) -> Decision {
+    Decision {
+        crop_id: c.crop_id,
+        photo_id: c.photo_id,
+        person_id,
+        distance: c.distance,
+        margin: c.margin,
+        unsure,
+        enrolled: c.enrolled,
+        by_teacher: c.by_teacher,
+    }
 }
 
 /// `GET /sessions/{id}/attendance.csv`: one row per pupil of the roster (`register_csv`).

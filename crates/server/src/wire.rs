@@ -373,10 +373,15 @@ pub struct Assigned {
     pub person_name: Option<String>,
     /// Cosine distance to the person's nearest reference (0 for an enrolled crop).
     pub distance: f32,
-    /// How much nearer than the next person (`null` for an enrolled crop).
+    /// How much nearer than the next person, however far (`null` for an enrolled crop); a
+    /// face is named only at `MIN_MARGIN` (0.05) or more.
     pub margin: Option<f32>,
     /// Whether the crop is one of the person's references.
     pub enrolled: bool,
+    /// Why the face does not count for the person, in `unsure` (`null` in `assigned`): one of
+    /// the quality concerns (`small_face`, `faint_face`, `turned_face`, `tilted_face`,
+    /// `blurred_face`) or `close_call` (another pupil is nearly as near).
+    pub doubt: Option<&'static str>,
 }
 
 /// Answer to an assignment.
@@ -394,6 +399,9 @@ pub struct Assignment {
     pub cluster_threshold: f32,
     /// Crops given a person.
     pub assigned: Vec<Assigned>,
+    /// Crops that look like a person but are in doubt ([`Assigned::doubt`]): not counted, not
+    /// clustered; the teacher confirms them (`PUT /face-crops/{id}/person/`) or not.
+    pub unsure: Vec<Assigned>,
     /// The rest, grouped.
     pub clusters: Vec<Cluster>,
     /// Crops without a vector of this model.
@@ -416,6 +424,9 @@ pub struct RegisterCrop {
     /// Whether the teacher said whose face it is (`PUT /face-crops/{id}/person/`).
     #[serde(default)]
     pub by_teacher: bool,
+    /// As in [`Assigned`]: set on the entry's `unsure` crops only.
+    #[serde(default)]
+    pub doubt: Option<String>,
 }
 
 /// One pupil of the roster in the register.
@@ -433,6 +444,11 @@ pub struct RegisterEntry {
     pub by_hand: bool,
     /// The faces of the lesson that are theirs.
     pub crops: Vec<RegisterCrop>,
+    /// The faces that look like them but are in doubt: not counted (absent unless a face above
+    /// or a mark by hand says otherwise) until the teacher confirms one. Registers stored before
+    /// this field read back with none.
+    #[serde(default)]
+    pub unsure: Vec<RegisterCrop>,
 }
 
 /// `GET /sessions/{id}/attendance/`: every pupil of the class's roster with their mark.

@@ -427,6 +427,7 @@ async fn the_register_says_who_was_present_from_the_lessons_photos() {
         .collect();
     assert_eq!(people, [("Ana", true, vec![ana]), ("Ben", false, vec![]), ("Cy", true, vec![cy])]);
     for p in register["people"].as_array().unwrap() {
+        assert_eq!(p["unsure"], json!([]), "every face here is large, sharp, frontal and a clear match");
         for c in p["crops"].as_array().unwrap() {
             let (d, m) = (c["distance"].as_f64().unwrap(), c["margin"].as_f64().unwrap());
             assert!((0.0..0.40).contains(&d) && m > 0.0, "{c}");
@@ -447,7 +448,10 @@ async fn the_register_says_who_was_present_from_the_lessons_photos() {
     let csv = String::from_utf8(csv).unwrap();
     let csv = csv.strip_prefix('\u{feff}').expect("a UTF-8 BOM first, for spreadsheet programs");
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
-    assert_eq!(rows[0], ["person_id", "name", "present", "crop_ids", "best_distance", "mark", "by_hand"]);
+    assert_eq!(
+        rows[0],
+        ["person_id", "name", "present", "crop_ids", "best_distance", "mark", "by_hand", "unsure_crop_ids"]
+    );
     let summary: Vec<(&str, &str, &str)> = rows[1..].iter().map(|r| (r[1], r[2], r[3])).collect();
     let (ana, cy, dees) = (ana.to_string(), cy.to_string(), format!("{dee1} {dee2}"));
     assert_eq!(

@@ -58,7 +58,7 @@ async fn requests_vectors_and_assignments_are_logged() {
         "POST /api/attendance/sessions/1/photos/ → 201",
         "crop 1: facenet 128-d embedding stored",
         "POST /api/attendance/face-crops/1/embedding/ → 422 InvalidEmbedding",
-        "session 1: 1 crops, 0 assigned, 1 unknown in 1 clusters",
+        "session 1: 1 crops, 0 assigned, 0 unsure, 1 unknown in 1 clusters",
     ] {
         assert!(log.contains(line), "no line {line:?} in:\n{log}");
     }

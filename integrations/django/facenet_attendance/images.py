@@ -38,6 +38,16 @@ REENCODE_QUALITY = 92  # facenet-server's
 def checked_image(data):
     """``(content_type, width, height, the bytes to store)`` of an image the decoder accepts,
     else ``ApiError`` with DecodeError, UnsupportedFormat, ImageTooLarge or ImageTooSmall."""
+    return _checked(data, False)[:4]
+
+
+def checked_crop(data):
+    """``checked_image`` of a face crop, with its pixels' sharpness (the rules' ``sharpness``, as
+    facenet-server computes it at upload, for the face's quality): a fifth item, None if unknown."""
+    return _checked(data, True)
+
+
+def _checked(data, sharpness):
     if not data:
         raise ApiError("DecodeError", "empty image: 0 bytes")
     found = _format(data)
@@ -63,12 +73,13 @@ def checked_image(data):
                     "ImageTooSmall", f"{width}×{height} pixels; each side must be at least {limits['min_side']}"
                 )
             image.load()
-            if rules.image_keeps_as_is(data):
-                return "image/jpeg", width, height, data
             upright = ImageOps.exif_transpose(image).convert("RGB")
+            sharp = rules.sharpness(upright.tobytes(), upright.width, upright.height) if sharpness else None
+            if rules.image_keeps_as_is(data):
+                return "image/jpeg", width, height, data, sharp
             out = io.BytesIO()
             upright.save(out, format="JPEG", quality=REENCODE_QUALITY)
-            return "image/jpeg", upright.width, upright.height, out.getvalue()
+            return "image/jpeg", upright.width, upright.height, out.getvalue(), sharp
     except ApiError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:

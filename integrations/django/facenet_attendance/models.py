@@ -86,6 +86,9 @@ class FaceCrop(models.Model):
     box = models.JSONField(null=True)
     landmarks = models.JSONField(null=True)
     score = models.FloatField(null=True)
+    # The crop's pixels' sharpness at upload (the rules' ``sharpness``), for the face's quality;
+    # None for crops stored before it was kept (never poor for it).
+    sharpness = models.FloatField(null=True)
     person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, related_name="crops")
     # The teacher's word on the face: None (the matching decides), "person" (verdict_person), "nobody".
     verdict = models.CharField(max_length=6, null=True)

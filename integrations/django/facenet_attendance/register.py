@@ -38,6 +38,14 @@ def settings(model_name, threshold, cluster_threshold):
     return model, threshold, cluster_threshold
 
 
+def geometry(width, height, box, landmarks, score, sharpness):
+    """A crop's geometry as the rules read it (facenet-server's ``db::geometry``): the box's size
+    when the crop was cut from a photo, else the crop's own."""
+    if box:
+        width, height = box["width"], box["height"]
+    return (float(width), float(height), score, landmarks, sharpness)
+
+
 def roster(class_id):
     """The class's pupils (id, name), sorted here by code point then id, as SQLite's binary
     collation sorts them in facenet-server (a PostgreSQL collation may sort otherwise): the order
@@ -65,13 +73,19 @@ def assign_session(c, session_id, model_name=None, threshold=None, cluster_thres
     crops = (
         served.filter(crop__session_id=session_id)
         .order_by("crop_id")
-        .values_list("crop_id", "crop__photo_id", "crop__person_id", "crop__verdict", "crop__verdict_person_id", "vector")
+        .values_list(
+            "crop_id", "crop__photo_id", "crop__person_id", "crop__verdict", "crop__verdict_person_id", "vector",
+            "crop__width", "crop__height", "crop__box", "crop__landmarks", "crop__score", "crop__sharpness",
+        )
     )
     consented = set(Person.objects.filter(consent="given", crops__session_id=session_id).values_list("id", flat=True))
     faces = [
         # An enrolment label counts only for a pupil whose consent is given.
-        (crop_id, photo_id, person_id if person_id in consented else None, verdict_person if verdict == "person" else verdict, bytes(blob))
-        for crop_id, photo_id, person_id, verdict, verdict_person, blob in crops
+        (
+            crop_id, photo_id, person_id if person_id in consented else None,
+            verdict_person if verdict == "person" else verdict, bytes(blob), geometry(*where),
+        )
+        for crop_id, photo_id, person_id, verdict, verdict_person, blob, *where in crops
     ]
     limit = contract.LIMITS["max_clustered"]
     found, clusters = rules.assign(
@@ -82,7 +96,7 @@ def assign_session(c, session_id, model_name=None, threshold=None, cluster_thres
         cluster_threshold,
         limit,
     )
-    unknown = sum(1 for d in found if d[2] is None and not d[6])
+    unknown = sum(1 for d in found if d[2] is None and not d[6] and d[7] is None)
     if unknown > limit:
         log.warning(
             "session %s: %d unknown faces; the first %d are clustered, the rest left one per group", session_id, unknown, limit
@@ -95,9 +109,11 @@ def assign_session(c, session_id, model_name=None, threshold=None, cluster_thres
     )
     marks = list(Mark.objects.filter(session_id=session_id).values_list("person_id", "mark"))
     assigned = sum(1 for d in found if d[2] is not None)
+    unsure = sum(1 for d in found if d[7] is not None)
     log.info(
-        "session %s: %d crops, %d assigned, %d unknown in %d clusters (%.1f ms)",
-        session_id, len(found), assigned, len(found) - assigned, len(clusters), (time.perf_counter() - started) * 1e3,
+        "session %s: %d crops, %d assigned, %d unsure, %d unknown in %d clusters (%.1f ms)",
+        session_id, len(found), assigned, unsure, len(found) - assigned - unsure, len(clusters),
+        (time.perf_counter() - started) * 1e3,
     )
     return dict(
         class_id=class_id, model=model, threshold=f32(threshold), cluster_threshold=f32(cluster_threshold),
@@ -120,13 +136,26 @@ def assignment(c, session_id, request):
         "cluster_threshold": o["cluster_threshold"],
         "assigned": [
             dict(crop_id=crop_id, photo_id=photo_id, person_id=person, person_name=names.get(person),
-                 distance=distance(dist), margin=distance(margin), enrolled=enrolled)
-            for crop_id, photo_id, person, dist, margin, enrolled, _ in o["decisions"]
+                 distance=distance(dist), margin=distance(margin), enrolled=enrolled, doubt=None)
+            for crop_id, photo_id, person, dist, margin, enrolled, _, _, _ in o["decisions"]
             if person is not None
+        ],
+        "unsure": [
+            dict(crop_id=crop_id, photo_id=photo_id, person_id=like, person_name=names.get(like),
+                 distance=distance(dist), margin=distance(margin), enrolled=enrolled, doubt=doubt)
+            for crop_id, photo_id, _, dist, margin, enrolled, _, like, doubt in o["decisions"]
+            if like is not None
         ],
         "clusters": [{"crop_ids": cl} for cl in o["clusters"]],
         "not_embedded": o["not_embedded"],
     }
+
+
+def register_crop(decision):
+    """A face of a register line as answered (facenet-server's ``RegisterCrop``)."""
+    crop_id, photo_id, _, dist, margin, enrolled, by_teacher, _, doubt = decision
+    return dict(crop_id=crop_id, photo_id=photo_id, distance=distance(dist), margin=distance(margin),
+                enrolled=enrolled, by_teacher=by_teacher, doubt=doubt)
 
 
 def computed(session_id, o):
@@ -142,13 +171,10 @@ def computed(session_id, o):
         "people": [
             dict(
                 person_id=person_id, name=name, present=present, mark=mark, by_hand=by_hand,
-                crops=[
-                    dict(crop_id=crop_id, photo_id=photo_id, distance=distance(dist), margin=distance(margin),
-                         enrolled=enrolled, by_teacher=by_teacher)
-                    for crop_id, photo_id, _, dist, margin, enrolled, by_teacher in faces
-                ],
+                crops=[register_crop(d) for d in faces],
+                unsure=[register_crop(d) for d in unsure],
             )
-            for person_id, name, present, mark, by_hand, faces in lines
+            for person_id, name, present, mark, by_hand, faces, unsure in lines
         ],
         "unknown": [{"crop_ids": cl} for cl in o["clusters"]],
         "not_embedded": o["not_embedded"],
@@ -181,7 +207,12 @@ def register_csv(answer):
     """One row per pupil, as facenet-server writes it (the rules' ``register_csv``)."""
     return rules.register_csv(
         [
-            (p["person_id"], p["name"], p["present"], p["mark"], p["by_hand"], [(x["crop_id"], x["distance"]) for x in p["crops"]])
+            (
+                p["person_id"], p["name"], p["present"], p["mark"], p["by_hand"],
+                [(x["crop_id"], x["distance"]) for x in p["crops"]],
+                # A register stored before unsure faces were kept has none.
+                [(x["crop_id"], x["doubt"]) for x in p.get("unsure", [])],
+            )
             for p in answer["people"]
         ]
     )

@@ -358,6 +358,18 @@ class OnePerson(ApiView):
         return privacy.erase_person(self.caller, self.id)
 
 
+def poor_reference(crop_id):
+    """A crop too poor to be a reference (the rules' ``reference_concerns``) is refused with its
+    concerns, in facenet-server's words."""
+    crop = FaceCrop.objects.only("width", "height", "box", "landmarks", "score", "sharpness").get(id=crop_id)
+    concerns = rules.reference_concerns(register.geometry(crop.width, crop.height, crop.box, crop.landmarks, crop.score, crop.sharpness))
+    if concerns:
+        words = "; ".join(f"{code}: {text}" for code, text in concerns)
+        raise ApiError(
+            "PoorReference", f"face crop {crop_id} is too poor to be a reference ({words}): enrol a larger, sharper, frontal face"
+        )
+
+
 def attach(c, person_id, crop_ids):
     """``crop_ids`` as the pupil's references, all or none: reachable, not anyone else's."""
     if not crop_ids:
@@ -365,6 +377,7 @@ def attach(c, person_id, crop_ids):
     privacy.require(person_id)
     for crop_id in crop_ids:
         scope.crop(c, crop_id)
+        poor_reference(crop_id)
         current = FaceCrop.objects.filter(id=crop_id).values_list("person_id", flat=True).first()
         if current is not None and current != person_id:
             raise ApiError("Conflict", f"face crop {crop_id} is enrolled as pupil {current} already")

@@ -18,7 +18,7 @@ import facenet_attendance_rules as rules
 from . import contract, idempotency, register, scope
 from .auth import BearerAuthentication
 from .errors import ApiError, crop_not_found, error_response, exception_handler
-from .images import checked_image
+from .images import checked_crop, checked_image
 from .models import Embedding, FaceCrop, Photo, Session, StoredRegister
 from .wire import checked_name, field, invalid, numbers, parse_json, path_id, query_float, query_int
 
@@ -184,7 +184,7 @@ class SessionCrops(ApiView):
         photo_id = query_int(request, "photo_id")
         filename = checked_name(request.GET.get("filename", "crop"), "filename")
         data = read_body(request, LIMITS["max_image_body"])
-        content_type, width, height, data = checked_image(data)
+        content_type, width, height, data, sharpness = checked_crop(data)
         with transaction.atomic():
             scope.session(self.caller, session_id)
             if photo_id is not None and not Photo.objects.filter(id=photo_id, session_id=session_id).exists():
@@ -200,6 +200,7 @@ class SessionCrops(ApiView):
                 box=box,
                 landmarks=landmarks,
                 score=score,
+                sharpness=sharpness,
             )
         return ok(
             dict(status="success", crop_id=crop.id, filename=filename, width=width, height=height, photo_id=photo_id),

@@ -135,3 +135,40 @@ with psycopg.connect() as c:
   assert.equal((await call('DELETE', url('PERSON', pupil))).status, 200);
   assert.equal(count(), 0, 'no row of the erased face or its vector');
 });
+
+test("a vector of an older model version in PostgreSQL matches nothing and is posted again without force", async () => {
+  // A model upgrade changes the vector space (e9b31c60432e replaced the random 128-d
+  // projection): rows of the old version stay in the table, and must not be compared with new ones.
+  const backend = backends.postgres;
+  const call = client(backend);
+  const gen = vectors(61);
+  const centre = gen.centre();
+  const session = (await call('POST', url('SESSIONS'), { json: { name: 'old version' } })).body;
+  const pupil = (await call('POST', url('CLASS_PUPILS', session.class_id), { json: { name: 'Aged Pupil' } })).body.person_id;
+  await giveConsent(call, pupil);
+  const crop = async (embedding) => {
+    const id = (await call('POST', `${url('SESSION_CROPS', session.id)}?filename=f.jpg`, { body: FACE, headers: { 'content-type': 'image/jpeg' } })).body.crop_id;
+    assert.equal((await call('POST', url('CROP_EMBEDDING', id), { json: { model_name: 'facenet', model_version: VERSION, embedding } })).status, 200);
+    return id;
+  };
+  const reference = await crop(gen.face(centre, 0.05));
+  assert.equal((await call('POST', url('PERSON_REFERENCES', pupil), { json: { crop_ids: [reference] } })).status, 200);
+  const lessonFace = gen.face(centre, 0.1);
+  const face = await crop(lessonFace);
+  const assign = async () => (await call('POST', url('ASSIGNMENTS', session.id), { json: {} })).body;
+  assert.deepEqual((await assign()).assigned.map((a) => a.crop_id), [reference, face]);
+
+  const age = (where) => execFileSync(PYTHON, ['-c', `import psycopg
+with psycopg.connect() as c:
+    c.execute("UPDATE facenet_attendance_embedding SET model_version = 'f9c6e228eb51' WHERE ${where}")`],
+  { env: { ...process.env, ...backend.postgres.env } });
+  age(`crop_id = ${face}`);
+  let out = await assign();
+  assert.deepEqual([out.assigned.map((a) => a.crop_id), out.not_embedded], [[reference], [face]], 'the old vector is not matched: its crop waits');
+  age(`crop_id = ${reference}`);
+  out = await assign();
+  assert.deepEqual([out.assigned.map((a) => a.crop_id), out.not_embedded], [[], [reference, face]], 'an old reference matches nothing either');
+  const again = await call('POST', url('CROP_EMBEDDING', face), { json: { model_name: 'facenet', model_version: VERSION, embedding: lessonFace } });
+  assert.equal(again.status, 200, `a new vector replaces an old-version one without force_regenerate: ${again.text}`);
+  assert.deepEqual((await assign()).not_embedded, [reference]);
+});

@@ -7,6 +7,7 @@
 // too. Plain DOM, no framework.
 
 import { FaceEmbedder } from '../client/facenet.js';
+import { DOUBTS } from '../client/contract.js';
 import { MODEL_VERSION_LENGTH } from '../client/protocol.js';
 import { $, api, download, el, enrollByName, outbox, outboxEvents, say, sayError, send, server, tokenInput } from './page.js';
 import { registerServiceWorker } from './offline.js';
@@ -413,16 +414,6 @@ function faceChoice(c, owner, finalized) {
   box.append(img, el('span', c.distance === null ? '' : c.distance.toFixed(2), { className: 'muted' }), select);
   return box;
 }
-
-/** Why a face is in doubt, in a teacher's words (the attendance crate's `Doubt::describe`). */
-const DOUBTS = {
-  small_face: 'the face is small in the photo',
-  faint_face: 'the detector was not sure it is a face',
-  turned_face: 'the face is turned sideways',
-  tilted_face: 'the face looks up or down',
-  blurred_face: 'the face is blurred',
-  close_call: 'another pupil looks almost as alike',
-};
 
 /**
  * A face that looks like the pupil but does not count yet: why, its distance and margin, and

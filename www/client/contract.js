@@ -1,5 +1,5 @@
 // Generated from the Rust definitions (facenet-wasm's ErrorCode and MODEL_VERSION_LEN, facenet-server's
-// ApiErrorCode and paths) by crates/server/tests/contract.rs: do not edit.
+// ApiErrorCode and paths, facenet-attendance's Doubt) by crates/server/tests/contract.rs: do not edit.
 // Regenerate: FACENET_BLESS=1 cargo test --release -p facenet-server --test contract
 
 /**
@@ -83,4 +83,14 @@ export const API_PATHS = Object.freeze({
   SETTINGS: '/settings/',
   OLD_GENERATE_EMBEDDING: '/face-crops/{id}/generate-embedding/',
   OLD_GENERATE_EMBEDDINGS_BATCH: '/face-crops/generate-embeddings-batch/',
+});
+
+/** Why a face of a register's `unsure` list is in doubt: its `doubt` code → what a teacher reads. */
+export const DOUBTS = Object.freeze({
+  small_face: 'the face is small in the photo',
+  faint_face: 'the detector was not sure it is a face',
+  turned_face: 'the face is turned sideways',
+  tilted_face: 'the face looks up or down',
+  blurred_face: 'the face is blurred',
+  close_call: 'another pupil looks almost as alike',
 });

@@ -68,12 +68,14 @@ impl Doubt {
         }
     }
 
+    /// Every doubt: each concern, then the close call.
+    pub fn all() -> impl Iterator<Item = Doubt> {
+        Concern::ALL.into_iter().map(Doubt::Poor).chain([Doubt::CloseCall])
+    }
+
     /// The doubt of a [`Doubt::code`], if it is one.
     pub fn parse(code: &str) -> Option<Doubt> {
-        if code == "close_call" {
-            return Some(Doubt::CloseCall);
-        }
-        Concern::ALL.into_iter().find(|c| c.code() == code).map(Doubt::Poor)
+        Doubt::all().find(|d| d.code() == code)
     }
 }
 
@@ -151,8 +153,8 @@ impl Matched {
     }
 }
 
-/// Decides every face of a lesson (the rounds of the module docs). `people` are the ids that can be matched (in the order ties
-/// are broken in: the first of two equally near people wins); references of anyone else are
+/// Decides every face of a lesson (the rounds of the module docs). `people` are the ids that can
+/// be matched (in the order ties are broken in: the first of two equally near people wins); references of anyone else are
 /// ignored, and so is an enrolled face's label for anyone else (the face still counts as that
 /// person's, but takes nobody out of the matching). A teacher's [`Verdict`] decides its face
 /// before anything else: `Person` as an enrolled face does (distance 0), `NotInClass` leaves the

@@ -9,6 +9,7 @@
 
 use axum::body::Body;
 use axum::http::Request;
+use facenet_attendance::Doubt;
 use facenet_server::{
     core_status, paths, ApiErrorCode, AppState, API_BASE, MAX_BATCH_ITEMS, MAX_CLUSTERED, MAX_IMAGE_BODY,
     MAX_JSON_BODY, MAX_NAME_LEN, MIN_TOKEN_LEN, REQUEST_TIMEOUT, ROUTES,
@@ -42,9 +43,11 @@ fn generated() -> String {
     let statuses: Vec<String> = codes.iter().filter_map(|(c, s)| Some(format!("{c}: {}", (*s)?))).collect();
     let client_only: Vec<String> = codes.iter().filter(|(_, s)| s.is_none()).map(|(c, _)| format!("'{c}'")).collect();
     let paths: Vec<String> = paths::ALL.iter().map(|(name, path)| format!("  {name}: '{path}',")).collect();
+    let doubts: Vec<String> =
+        Doubt::all().map(|d| format!("  {}: '{}',", d.code(), d.describe().replace('\'', "\\'"))).collect();
     format!(
         "// Generated from the Rust definitions (facenet-wasm's ErrorCode and MODEL_VERSION_LEN, facenet-server's\n\
-         // ApiErrorCode and paths) by crates/server/tests/contract.rs: do not edit.\n\
+         // ApiErrorCode and paths, facenet-attendance's Doubt) by crates/server/tests/contract.rs: do not edit.\n\
          // Regenerate: FACENET_BLESS=1 cargo test --release -p facenet-server --test contract\n\
          \n\
          /**\n \
@@ -69,12 +72,16 @@ fn generated() -> String {
          export const API_BASE = '{API_BASE}';\n\
          \n\
          /** The API's paths under `API_BASE`, `{{id}}` standing for a number. */\n\
-         export const API_PATHS = Object.freeze({{\n{paths}\n}});\n",
+         export const API_PATHS = Object.freeze({{\n{paths}\n}});\n\
+         \n\
+         /** Why a face of a register's `unsure` list is in doubt: its `doubt` code → what a teacher reads. */\n\
+         export const DOUBTS = Object.freeze({{\n{doubts}\n}});\n",
         typedef = wrapped(&quoted, 5, "|", " *   "),
         list = wrapped(&quoted, 5, ", ", "  "),
         client_only = wrapped(&client_only, 5, ", ", " * "),
         statuses = wrapped(&statuses, 5, ", ", "  "),
         paths = paths.join("\n"),
+        doubts = doubts.join("\n"),
     )
 }
 

@@ -26,11 +26,14 @@
 
 mod common;
 use common::*;
+use facenet_attendance::gallery::{self, Confirmed, GALLERY_SIZE};
 use facenet_attendance::quality::Geometry;
-use facenet_attendance::{match_session, Face, Reference};
+use facenet_attendance::{match_session, register, Decision, Face, Reference, Verdict};
 use facenet_wasm::{align_face, decode_image, Alignment, Embedder, Limits, Manifest};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 const ROUNDS: usize = 40;
 const HELD_OUT: usize = 3;
@@ -138,6 +141,33 @@ impl Tally {
     fn right_rate(&self) -> f64 {
         self.right as f64 / self.enrolled as f64
     }
+
+    /// One decision about a face of `pupil` (`None`: a stranger's face).
+    fn count(&mut self, pupil: Option<i64>, decision: &Decision) {
+        match (pupil, decision.person_id) {
+            (Some(p), Some(named)) if p == named => self.right += 1,
+            (Some(_), Some(_)) => self.wrong += 1,
+            (Some(_), None) => {
+                self.missed += 1;
+                self.unsure += usize::from(decision.unsure.is_some());
+            }
+            (None, named) => self.strangers_named += usize::from(named.is_some()),
+        }
+        match pupil {
+            Some(_) => self.enrolled += 1,
+            None => self.strangers += 1,
+        }
+    }
+
+    fn add(&mut self, other: &Tally) {
+        self.enrolled += other.enrolled;
+        self.right += other.right;
+        self.wrong += other.wrong;
+        self.missed += other.missed;
+        self.unsure += other.unsure;
+        self.strangers += other.strangers;
+        self.strangers_named += other.strangers_named;
+    }
 }
 
 /// `HELD_OUT` distinct people of `n`, from a seeded generator (the same every run).
@@ -181,45 +211,119 @@ fn name_faces(
             .enumerate()
             .filter(|(_, f)| !people.iter().any(|&p| enrolled_file(p as usize) == &f.file))
             .collect();
-        let faces = lesson
-            .iter()
-            .map(|&(i, f)| Face {
-                crop_id: i as i64,
-                photo_id: Some(f.photo as i64),
-                person_id: None,
-                verdict: None,
-                vector: vector(f),
-                geometry: Some(Geometry {
-                    width: f.face.bbox.width,
-                    height: f.face.bbox.height,
-                    score: Some(f.face.score),
-                    landmarks: Some(f.face.landmarks),
-                    sharpness: Some(f.sharpness),
-                }),
-            })
-            .collect();
+        let faces = lesson.iter().map(|&(i, f)| lesson_face(i, f, vector(f))).collect();
         let matched = match_session(faces, &people, references, threshold);
         for decision in matched.decisions {
-            let truth = match found[decision.crop_id as usize].label {
-                Label::Person(p) if !held.contains(&p) => Some(p as i64),
-                _ => None,
-            };
-            match (truth, decision.person_id) {
-                (Some(p), Some(named)) if p == named => tally.right += 1,
-                (Some(_), Some(_)) => tally.wrong += 1,
-                (Some(_), None) => {
-                    tally.missed += 1;
-                    tally.unsure += usize::from(decision.unsure.is_some());
-                }
-                (None, named) => tally.strangers_named += usize::from(named.is_some()),
-            }
-            match truth {
-                Some(_) => tally.enrolled += 1,
-                None => tally.strangers += 1,
-            }
+            tally.count(truth(&found[decision.crop_id as usize], &held), &decision);
         }
     }
     tally
+}
+
+/// Face number `index` of a lesson, as a backend hands it to the attendance domain.
+fn lesson_face(index: usize, f: &Found, vector: Vec<f32>) -> Face {
+    Face {
+        crop_id: index as i64,
+        photo_id: Some(f.photo as i64),
+        person_id: None,
+        verdict: None,
+        vector,
+        geometry: Some(geometry(f)),
+    }
+}
+
+fn geometry(f: &Found) -> Geometry {
+    Geometry {
+        width: f.face.bbox.width,
+        height: f.face.bbox.height,
+        score: Some(f.face.score),
+        landmarks: Some(f.face.landmarks),
+        sharpness: Some(f.sharpness),
+    }
+}
+
+/// The pupil a face is, when that person is enrolled in this round (else it is a stranger's).
+fn truth(f: &Found, held: &[usize]) -> Option<i64> {
+    match f.label {
+        Label::Person(p) if !held.contains(&p) => Some(p as i64),
+        _ => None,
+    }
+}
+
+/// Lessons one after another, as a class lives them: in round r every person enrolled from their
+/// r-th photo; lesson k holds each person's (r + k)-th photo (while they have one) and the six
+/// face-api samples (strangers in every lesson). Each lesson is matched against the references
+/// of that day (`gallery::grow` over what teachers confirmed before); then its teacher sets
+/// right what the register got wrong (a verdict on each face it missed, was unsure of or named
+/// wrong) and finalises it. The gallery takes what the finalised register confirms
+/// (`gallery::confirmed_by`, shipped) — or, without `named_too`, only the faces the teacher set
+/// right. Returns one tally per lesson (index 0 is lesson 1).
+fn lessons(
+    found: &[Found],
+    identities: &[Vec<String>],
+    vector: impl Fn(&Found) -> Vec<f32>,
+    threshold: f32,
+    size: usize,
+    named_too: bool,
+) -> Vec<Tally> {
+    let most = identities.iter().map(Vec::len).max().unwrap();
+    let mut tallies: Vec<Tally> = (1..most).map(|_| Tally::default()).collect();
+    for round in 0..ROUNDS {
+        let held = held_out(round, identities.len());
+        let photo_of = |p: usize, k: usize| &identities[p][(round + k) % identities[p].len()];
+        let people: Vec<i64> = (0..identities.len()).filter(|p| !held.contains(p)).map(|p| p as i64).collect();
+        let enrolled: Vec<Reference> = found
+            .iter()
+            .filter_map(|f| match truth(f, &held) {
+                Some(p) if &f.file == photo_of(p as usize, 0) => Some(Reference { person_id: p, vector: vector(f) }),
+                _ => None,
+            })
+            .collect();
+        let mut confirmed: Vec<Confirmed> = Vec::new();
+        for (k, tally) in (1..most).zip(&mut tallies) {
+            let in_lesson = |f: &Found| {
+                let owner = identities.iter().position(|g| g.contains(&f.file));
+                owner.map_or(true, |p| k < identities[p].len() && &f.file == photo_of(p, k))
+            };
+            let faces: Vec<Face> = found
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| in_lesson(f))
+                .map(|(i, f)| lesson_face(i, f, vector(f)))
+                .collect();
+            let references = gallery::grow(enrolled.clone(), confirmed.clone(), size);
+            let matched = match_session(faces.clone(), &people, references.clone(), threshold);
+            // The teacher sets right every face of an enrolled pupil the register did not name
+            // right (a verdict), and every stranger it named (not in the class); then finalises.
+            let mut verdicts = BTreeMap::new();
+            for decision in &matched.decisions {
+                let pupil = truth(&found[decision.crop_id as usize], &held);
+                tally.count(pupil, decision);
+                if decision.person_id != pupil {
+                    verdicts.insert(decision.crop_id, pupil.map_or(Verdict::NotInClass, Verdict::Person));
+                }
+            }
+            let faces = faces.into_iter().map(|f| Face { verdict: verdicts.get(&f.crop_id).copied(), ..f }).collect();
+            let finalised = match_session(faces, &people, references, threshold).decisions;
+            let taken: Vec<(i64, i64)> = if named_too {
+                let roster: Vec<(i64, String)> = people.iter().map(|&p| (p, p.to_string())).collect();
+                gallery::confirmed_by(&register(&roster, &finalised, &[]))
+            } else {
+                finalised.iter().filter(|d| d.by_teacher).filter_map(|d| Some((d.crop_id, d.person_id?))).collect()
+            };
+            confirmed.extend(taken.into_iter().map(|(crop, person_id)| {
+                let f = &found[crop as usize];
+                Confirmed {
+                    person_id,
+                    crop_id: crop,
+                    lesson_start: format!("lesson {k:02}"),
+                    vector: vector(f),
+                    geometry: Some(geometry(f)),
+                }
+            }));
+        }
+    }
+    tallies
 }
 
 fn averaged(a: &[f32], b: &[f32]) -> Vec<f32> {
@@ -228,10 +332,23 @@ fn averaged(a: &[f32], b: &[f32]) -> Vec<f32> {
     sum.iter().map(|x| x / n).collect()
 }
 
+/// Every face of the photos and the identities, found once for the tests of this file (which run
+/// at once: the second waits for the first).
+fn photos(test: &str) -> Option<&'static (Vec<Found>, Vec<Vec<String>>)> {
+    static FOUND: OnceLock<Option<(Vec<Found>, Vec<Vec<String>>)>> = OnceLock::new();
+    let found = FOUND.get_or_init(|| {
+        let (dir, fixture, identities) = deepface("naming")?;
+        Some((find_faces(&dir, &identities, &fixture), identities))
+    });
+    if found.is_none() {
+        eprintln!("{test}: NOT RUN (no DeepFace photos)");
+    }
+    found.as_ref()
+}
+
 #[test]
 fn enrolled_pupils_are_named_and_nobody_else_is() {
-    let Some((dir, fixture, identities)) = deepface("naming") else { return };
-    let found = find_faces(&dir, &identities, &fixture);
+    let Some((found, identities)) = photos("naming") else { return };
     if let Some(path) = std::env::var_os("FACENET_DUMP_FACES") {
         let faces: Vec<_> = found
             .iter()
@@ -258,7 +375,7 @@ fn enrolled_pupils_are_named_and_nobody_else_is() {
         for flip in [false, true] {
             for &t in &thresholds {
                 let vector = |f: &Found| if flip { averaged(&f.plain[m], &f.flipped[m]) } else { f.plain[m].clone() };
-                let tally = name_faces(&found, &identities, vector, t);
+                let tally = name_faces(found, identities, vector, t);
                 let default = if t == shipped { " (shipped)" } else { "" };
                 eprintln!(
                     "| `{name}` | {} | {t:.2}{default} | {:.2} % ({} of {}) | {} | {} ({}) | {} (of {}) |",
@@ -277,6 +394,54 @@ fn enrolled_pupils_are_named_and_nobody_else_is() {
                     assert_eq!(tally.wrong, 0, "{name}: faces named as the wrong pupil");
                     assert_eq!(tally.strangers_named, 0, "{name}: strangers named");
                 }
+            }
+        }
+    }
+}
+
+#[test]
+fn galleries_grown_from_confirmed_faces_name_more_over_lessons_and_nobody_wrong() {
+    let Some((found, identities)) = photos("galleries") else { return };
+    let lessons_shown = identities.iter().map(Vec::len).max().unwrap() - 1;
+    eprintln!("galleries over lessons: {ROUNDS} rounds of {lessons_shown} lessons, {HELD_OUT} people held out in each");
+    eprint!("| name | gallery (faces per pupil) | taken from |");
+    (1..=lessons_shown).for_each(|k| eprint!(" lesson {k} |"));
+    eprintln!(" lessons 2–{lessons_shown} named right | wrong pupil | strangers named (of faces) |");
+    eprintln!("|{}", " --- |".repeat(lessons_shown + 6));
+    for (m, name) in NAMES.iter().enumerate() {
+        let threshold = Manifest::facenet().output(name).unwrap().same_person_threshold.unwrap();
+        let vector = |f: &Found| f.plain[m].clone();
+        let mut baseline = None;
+        for (size, named_too) in
+            [(0, true), (3, false), (10, false), (1, true), (2, true), (3, true), (5, true), (10, true)]
+        {
+            let tallies = lessons(found, identities, vector, threshold, size, named_too);
+            let mut later = Tally::default();
+            tallies[1..].iter().for_each(|t| later.add(t));
+            let mut all = Tally::default();
+            tallies.iter().for_each(|t| all.add(t));
+            let taken = match (size, named_too) {
+                (0, _) => "—",
+                (_, false) => "the faces the teacher set right",
+                (_, true) => "every face the register confirms",
+            };
+            let shipped = if size == GALLERY_SIZE && named_too { " (shipped)" } else { "" };
+            eprint!("| `{name}` | {size}{shipped} | {taken} |");
+            tallies.iter().for_each(|t| eprint!(" {:.1} % |", 100.0 * t.right_rate()));
+            eprintln!(
+                " {:.2} % ({} of {}) | {} | {} (of {}) |",
+                100.0 * later.right_rate(),
+                later.right,
+                later.enrolled,
+                all.wrong,
+                all.strangers_named,
+                all.strangers
+            );
+            let base = *baseline.get_or_insert(later.right);
+            if size == GALLERY_SIZE && named_too {
+                assert_eq!(all.wrong, 0, "{name}: a grown gallery named a face as the wrong pupil");
+                assert_eq!(all.strangers_named, 0, "{name}: a grown gallery named a stranger");
+                assert!(later.right >= base, "{name}: a grown gallery named fewer ({} < {base})", later.right);
             }
         }
     }

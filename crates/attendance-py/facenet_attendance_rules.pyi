@@ -30,6 +30,18 @@ def register(
     """The register over the roster: (person_id, name, present, mark, by_hand, their decisions,
     the unsure decisions that look like them)."""
 
+def confirmed_by(
+    people: list[tuple[int, str]], decisions: list[Decision], marks: list[tuple[int, str]]
+) -> list[tuple[int, int]]:
+    """The faces the register over these decisions and marks confirms once finalised,
+    (crop_id, person_id): each face that counted for a pupil marked present, except enrolled ones."""
+
+def gallery(confirmed: list[tuple[int, int, str, Geometry | None]], size: int) -> list[int]:
+    """Which confirmed faces (person_id, crop_id, lesson start, geometry) become references, by
+    index, most recent first: per pupil the ``size`` most recent that are not poor."""
+
+GALLERY_SIZE: int  # the most confirmed faces a pupil's gallery keeps, in both backends
+
 def register_csv(
     lines: list[tuple[int, str, bool, str, bool, list[tuple[int, float | None]], list[tuple[int, str]]]]
 ) -> str:

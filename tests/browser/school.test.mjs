@@ -1,7 +1,7 @@
 // The school on the session page, end to end in headless Chromium against facenet-server: two
 // teachers and an admin, each in a tab of their own with their own token. A teacher sees only
 // their class, adds a pupil, opens a lesson, corrects the register by hand, finalises it and
-// reads the class's history; the other teacher sees none of it; the admin makes an account
+// reads the class's history, confirms a face the register was unsure of; the other teacher sees none of it; the admin makes an account
 // (its token shown once). The lesson's faces are seeded through the API (the photo flow with
 // real models is session.test.mjs's). Reference faces are kept 45 days here, so that Ana's is
 // due for re-enrolment at once; erasing her leaves none of her vectors in the upload queue.
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { ROOT, rows, startFacenetServer } from './server.mjs';
 import { launch, openPage } from './harness.mjs';
 import { client, giveConsent, url, vectors, VERSION } from '../contract/suite.mjs';
+import { DOUBTS } from '../../www/client/contract.js';
 
 const ADMIN = 'school-admin-token';
 const FACE = readFileSync(join(ROOT, 'tests/faces/s1a.jpg'));
@@ -45,7 +46,16 @@ async function seed() {
   await asA('POST', url('PERSON_REFERENCES', ana), { json: { crop_ids: [anaRef] } });
   const lesson = (await asA('POST', url('SESSIONS'), { json: { name: 'Maths', class_id: classA, starts_at: '2026-12-07 09:00' } })).body.id;
   const lessonFace = await crop(lesson, gen.face(centre, 0.15));
-  return { a, b, classA, ana, ben, lesson, anaRef, lessonFace };
+  /** A later lesson whose one photo holds a face of Ana's look 20 px across: poor, so unsure. */
+  const smallFaceLesson = async () => {
+    const science = (await asA('POST', url('SESSIONS'), { json: { name: 'Science', class_id: classA, starts_at: '2026-12-08 09:00' } })).body.id;
+    const photo = (await asA('POST', url('SESSION_PHOTOS', science), { json: { filename: 'class.jpg', width: 1920, height: 1280 } })).body.photo_id;
+    const id = (await asA('POST', `${url('SESSION_CROPS', science)}?filename=face.jpg&photo_id=${photo}&box=100,100,20,24&score=0.99`,
+      { body: FACE, headers: { 'content-type': 'image/jpeg' } })).body.crop_id;
+    await asA('POST', url('CROP_EMBEDDING', id), { json: { model_name: 'facenet', model_version: VERSION, embedding: gen.face(centre, 0.1) } });
+    return { science, small: id };
+  };
+  return { a, b, classA, ana, ben, lesson, anaRef, lessonFace, smallFaceLesson };
 }
 
 test('two teachers and an admin on the session page: classes, roster, a register corrected and finalised, history', { timeout: 5 * 60 * 1000 }, async () => {
@@ -89,6 +99,19 @@ test('two teachers and an admin on the session page: classes, roster, a register
   const history = await pageA.locator('#history-table tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
   assert.deepEqual(history[0], ['Pupil', '2026-12-01 08:00 Enrolment (not finalised)', '2026-12-07 09:00 Maths', 'Rate']);
   assert.deepEqual(history.slice(1).map((r) => [r[0], r[2], r[3]]), [['Ana', 'present', '100 %'], ['Ben', 'late', '100 %'], ['Cleo', 'absent', '0 %']]);
+
+  // A later lesson: Ana's only face there is small, so the register is unsure of it — shown
+  // under her with why and its margin, not counted — until the teacher confirms it.
+  const { science, small } = await s.smallFaceLesson();
+  await pageA.locator('#session-select').selectOption(String(science));
+  await pageA.locator('#take-register').click();
+  const doubt = pageA.locator('#register-people li.absent[data-person="Ana"] .unsure .doubt');
+  await doubt.waitFor();
+  assert.match(await doubt.textContent() ?? '', new RegExp(`^unsure: ${DOUBTS.small_face}, margin \\d\\.\\d\\d$`));
+  await pageA.locator('#register-people li[data-person="Ana"] .unsure button.confirm').click();
+  await pageA.locator('#register-people li.present[data-person="Ana"]').waitFor();
+  assert.equal(await pageA.locator('#register-people li[data-person="Ana"] .unsure').count(), 0, 'confirmed, no longer in doubt');
+  assert.deepEqual(rows(dataDir, `SELECT verdict, verdict_person_id FROM face_crops WHERE id = ${small}`), [['person', s.ana]]);
 
   // The other teacher, in a tab of their own: nothing of 7A.
   const pageB = await openPage(browser.context, `${server.url}/#token=${s.b.token}`);

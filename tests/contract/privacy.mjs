@@ -192,13 +192,13 @@ export function privacyTests(getBackend) {
     assert.deepEqual(Object.keys(settings.storage).sort(), ['engine', 'erasure', 'location']);
     assert.ok(['sqlite', 'postgresql'].includes(settings.storage.engine), settings.storage.engine);
     const facenet = settings.models.find((m) => m.model_name === 'facenet');
-    assert.deepEqual([facenet.model_version, facenet.dimensions, typeof facenet.threshold], [VERSION, 128, 'number']);
+    assert.deepEqual([facenet.model_version, facenet.dimensions, typeof facenet.threshold, facenet.gallery_size], [VERSION, 128, 'number', CONTRACT.gallery_size]);
     assert.deepEqual(Object.keys(settings.accounts).sort(), ['admins', 'live_tokens', 'server_token', 'teachers', 'token_storage']);
     assert.ok(settings.accounts.teachers >= 1 && settings.accounts.live_tokens >= 1, JSON.stringify(settings.accounts));
     assert.equal(settings.limits.failed_sign_ins_per_minute, CONTRACT.limits.failed_sign_ins_per_minute);
     assert.equal(settings.content_security_policy, CONTRACT.content_security_policy, 'the policy the page is sent with');
     const { held } = settings;
-    assert.deepEqual(Object.keys(held).sort(), ['audit_entries', 'consent_given', 'lesson_faces', 'lessons', 'photo_images', 'pupils', 'reference_faces']);
+    assert.deepEqual(Object.keys(held).sort(), ['audit_entries', 'consent_given', 'gallery_faces', 'lesson_faces', 'lessons', 'photo_images', 'pupils', 'reference_faces']);
     assert.ok(Object.values(held).every((n) => Number.isInteger(n) && n >= 0));
     assert.ok(held.pupils >= held.consent_given && held.consent_given >= 1 && held.audit_entries >= 1, JSON.stringify(held));
     assert.ok(!JSON.stringify(settings).includes(`Ana ${run}`), 'counts only, no names');

@@ -538,6 +538,80 @@ export function contractTests(getBackend) {
     assert.deepEqual(confirmed.crops.map((c) => [c.crop_id, c.by_teacher]), [[poorAna, true]]);
     assert.ok(!confirmed.unsure.some((c) => c.crop_id === poorAna));
   });
+
+  test('galleries: a face a finalised register confirms names its pupil in later lessons, until reopened or erased', async () => {
+    setup();
+    const gen = vectors(52);
+    // Ana's enrolment photo, and her look of this term: nothing like it (a random direction).
+    const [enrolledLook, newLook, benLook] = [gen.centre(), gen.centre(), gen.centre()];
+    const crop = async (session, query = '') =>
+      (await call('POST', `${url('SESSION_CROPS', session)}?filename=f.jpg${query}`, { body: FACE, headers: { 'content-type': 'image/jpeg' } })).body.crop_id;
+    const enrollment = await newSession();
+    const people = {};
+    for (const [key, look] of [['Ana', enrolledLook], ['Ben', benLook]]) {
+      const c = await crop(enrollment);
+      await storeVector(call, c, gen.face(look, 0.1));
+      people[key] = (await enrollByName(call, `${key} g${run}`, [c])).body.person_id;
+    }
+    const lessonWith = async (look) => {
+      const session = await newSession();
+      const face = await crop(session);
+      const vector = gen.face(look, 0.1);
+      await storeVector(call, face, vector);
+      return { session, face, vector };
+    };
+    const named = async (lesson) =>
+      (await call('POST', url('ASSIGNMENTS', lesson.session), { json: {} })).body.assigned.find((a) => a.crop_id === lesson.face) ?? null;
+
+    // Lesson 1: the references miss Ana's new look; the teacher gives the face to her, and a small
+    // face (poor: never a reference) of Ben's new look to Ben, then finalises.
+    const first = await lessonWith(newLook);
+    assert.equal(await named(first), null, 'the enrolment photo does not name the new look');
+    const photo = (await call('POST', url('SESSION_PHOTOS', first.session), { json: { filename: 'p.jpg', width: 1920, height: 1280 } })).body.photo_id;
+    const benNewLook = gen.centre();
+    const smallBen = await crop(first.session, `&photo_id=${photo}&box=100,100,20,24&score=0.99`);
+    await storeVector(call, smallBen, gen.face(benNewLook, 0.1));
+    for (const [face, person] of [[first.face, people.Ana], [smallBen, people.Ben]]) {
+      assert.equal((await call('PUT', url('CROP_PERSON', face), { json: { person_id: person } })).status, 200);
+    }
+    const finalised = await call('POST', url('FINALIZE', first.session), { json: {} });
+    assert.equal(finalised.status, 200, JSON.stringify(finalised.body));
+
+    // Lesson 2: the face of her new look is Ana's, at its distance from the confirmed face.
+    const second = await lessonWith(newLook);
+    const match = await named(second);
+    assert.equal(match?.person_id, people.Ana, JSON.stringify(match));
+    assert.ok(Math.abs(match.distance - cosineDistance(second.vector, first.vector)) < 1e-4, JSON.stringify(match));
+    const benLater = await lessonWith(benNewLook);
+    assert.equal(await named(benLater), null, 'a poor face the teacher confirmed is no reference');
+    const settings = (await call('GET', url('SETTINGS'))).body;
+    assert.ok(settings.held.gallery_faces >= 1 && settings.models.every((m) => m.gallery_size === CONTRACT.gallery_size), JSON.stringify(settings.held));
+
+    // Reopened, lesson 1 confirms nothing; finalised again, it does; its face erased, it is gone.
+    assert.equal((await call('POST', url('REOPEN', first.session))).status, 200);
+    assert.equal(await named(second), null, 'a reopened register grows no gallery');
+    assert.equal((await call('POST', url('FINALIZE', first.session), { json: {} })).status, 200);
+    assert.equal((await named(second))?.person_id, people.Ana);
+    assert.equal((await call('DELETE', url('CROP', first.face))).status, 200);
+    assert.equal(await named(second), null, 'an erased face leaves the gallery');
+
+    // A face the matching named, once finalised, is confirmed too; a withdrawn consent takes the
+    // pupil's gallery with it (the faces stay, nobody's).
+    const third = await lessonWith(enrolledLook);
+    assert.equal((await named(third))?.person_id, people.Ana);
+    assert.equal((await call('POST', url('FINALIZE', third.session), { json: {} })).status, 200);
+    const fourth = await lessonWith(enrolledLook);
+    // Her export lists the face, with its image (the ZIP is stored, not compressed).
+    const exported = (await call('GET', url('PERSON_EXPORT', people.Ana))).bytes.toString('latin1');
+    const listed = exported.match(/"gallery_faces": \[([^\]]*)\]/)?.[1].split(',').map(Number);
+    assert.deepEqual(listed, [third.face], 'the export lists the gallery');
+    assert.ok(exported.includes(`crops/${third.face}.`), 'with the face itself');
+    const before = (await call('GET', url('SETTINGS'))).body.held.gallery_faces;
+    const withdrawn = await call('PUT', url('CONSENT', people.Ana), { json: { state: 'withdrawn', by: 'guardian', purpose: PURPOSE } });
+    assert.equal(withdrawn.status, 200, JSON.stringify(withdrawn.body));
+    assert.equal((await call('GET', url('SETTINGS'))).body.held.gallery_faces, before - 1, 'her gallery face is erased');
+    assert.equal(await named(fourth), null);
+  });
 }
 
 /** A crop of `session` (and of `photo`, if given) → its id. */

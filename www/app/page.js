@@ -5,6 +5,7 @@
 /** @typedef {import('../client/outbox.js').Outbox} Outbox */
 
 import { ApiClient } from '../client/api.js';
+import { GALLERY_SIZE } from '../client/contract.js';
 
 /** @param {string} id */
 export const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -116,7 +117,9 @@ export function el(tag, text, attributes = {}) {
 }
 
 /** What a consent form tells a parent, recorded with each consent. */
-export const PURPOSE = 'Taking the register from lesson photos: the face is compared with the enrolment faces of the class; kept until the pupil leaves, at most 3 years.';
+export const PURPOSE = 'Taking the register from lesson photos: the face is compared with the enrolment faces of the class ' +
+  `and with up to ${GALLERY_SIZE} faces per pupil that teachers confirmed in finalised registers (kept only as long as lesson faces are); ` +
+  'kept until the pupil leaves, at most 3 years.';
 
 /**
  * Records a consent: `state` given, refused or withdrawn, by a guardian or the pupil.

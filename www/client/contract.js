@@ -1,5 +1,5 @@
 // Generated from the Rust definitions (facenet-wasm's ErrorCode and MODEL_VERSION_LEN, facenet-server's
-// ApiErrorCode and paths, facenet-attendance's Doubt) by crates/server/tests/contract.rs: do not edit.
+// ApiErrorCode and paths, facenet-attendance's Doubt and GALLERY_SIZE) by crates/server/tests/contract.rs: do not edit.
 // Regenerate: FACENET_BLESS=1 cargo test --release -p facenet-server --test contract
 
 /**
@@ -94,3 +94,6 @@ export const DOUBTS = Object.freeze({
   blurred_face: 'the face is blurred',
   close_call: 'another pupil looks almost as alike',
 });
+
+/** The most faces finalised registers confirmed that a pupil's references keep (facenet-attendance's gallery). */
+export const GALLERY_SIZE = 3;

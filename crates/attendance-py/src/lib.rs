@@ -16,6 +16,9 @@
 //!      clusters  [[crop_id]])
 //! register(people [(person_id, name)], decisions, marks [(person_id, mark)])
 //!   → [(person_id, name, present, mark, by_hand, [decision], [unsure decision])]
+//! confirmed_by(people, decisions, marks) → [(crop_id, person_id)]   the faces a finalised register confirms
+//! gallery([(person_id, crop_id, lesson_start, geometry | None)], size) → [index]   which become references,
+//!   most recent first (GALLERY_SIZE: the size the backends use)
 //! register_csv([(person_id, name, present, mark, by_hand, [(crop_id, distance | None)], [(crop_id, doubt)])]) → str
 //! sharpness(rgb bytes, width, height) → float | None      a crop's, for its geometry
 //! reference_concerns(geometry) → [(code, words)]          why a face cannot be a reference (empty: it can)
@@ -38,6 +41,7 @@
 
 use facenet_attendance::audit::{self, AuditLine};
 use facenet_attendance::consent::{self, ConsentBy, ConsentRecord, ConsentState};
+use facenet_attendance::gallery::{chosen, Confirmed, GALLERY_SIZE};
 use facenet_attendance::quality::{self, Geometry};
 use facenet_attendance::report::{self, Counts, Lesson, Pupil, Recorded};
 use facenet_attendance::retention::{Schedule, PURGE_KINDS, REENROL_NOTICE_DAYS};
@@ -196,6 +200,37 @@ fn register(
             )
         })
         .collect())
+}
+
+/// The faces the register over these decisions and marks confirms, once finalised
+/// (`gallery::confirmed_by`): `[(crop_id, person_id)]`.
+#[pyfunction]
+fn confirmed_by(
+    people: Vec<(i64, String)>,
+    decisions: Vec<PyDecision>,
+    marks: Vec<(i64, String)>,
+) -> PyResult<Vec<(i64, i64)>> {
+    let decisions = decisions.into_iter().map(decision).collect::<PyResult<Vec<_>>>()?;
+    let marks = marks.into_iter().map(|(p, m)| Ok((p, mark(&m)?))).collect::<PyResult<Vec<_>>>()?;
+    Ok(facenet_attendance::gallery::confirmed_by(&facenet_attendance::register(&people, &decisions, &marks)))
+}
+
+/// Which confirmed faces become references (`gallery::chosen`), by index, most recent first.
+#[pyfunction]
+fn gallery(confirmed: Vec<(i64, i64, String, Option<PyGeometry>)>, size: usize) -> PyResult<Vec<usize>> {
+    let confirmed = confirmed
+        .into_iter()
+        .map(|(person_id, crop_id, lesson_start, g)| {
+            Ok(Confirmed {
+                person_id,
+                crop_id,
+                lesson_start,
+                vector: Vec::new(),
+                geometry: g.map(geometry).transpose()?,
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(chosen(&confirmed, size))
 }
 
 type PyCsvLine = (i64, String, bool, String, bool, Vec<(i64, Option<f32>)>, Vec<(i64, String)>);
@@ -419,6 +454,9 @@ fn facenet_attendance_rules(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(assign, m)?)?;
     m.add_function(wrap_pyfunction!(register, m)?)?;
     m.add_function(wrap_pyfunction!(register_csv, m)?)?;
+    m.add_function(wrap_pyfunction!(confirmed_by, m)?)?;
+    m.add_function(wrap_pyfunction!(gallery, m)?)?;
+    m.add("GALLERY_SIZE", GALLERY_SIZE)?;
     m.add_function(wrap_pyfunction!(class_report, m)?)?;
     m.add_function(wrap_pyfunction!(class_report_csv, m)?)?;
     m.add_function(wrap_pyfunction!(counts, m)?)?;

@@ -60,6 +60,19 @@ class Assign(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "nobody"):
             rules.assign([(10, 7, None, "somebody", vec(5), None)], [1], [], 0.42, 0.42, 10)
 
+    def test_a_register_confirms_faces_and_the_gallery_keeps_the_recent_ones_that_are_not_poor(self):
+        ana, ben = 1, 2
+        faces = [(10, 7, None, None, vec(5), None), (11, 8, None, ben, vec(180), None), (12, None, ana, None, vec(0), None)]
+        decisions, _ = rules.assign(faces, [ana, ben], [(ana, vec(0)), (ben, vec(90))], 0.42, 0.42, 5000)
+        people = [(ana, "Ana"), (ben, "Ben")]
+        self.assertEqual(rules.confirmed_by(people, decisions, []), [(10, ana), (11, ben)])  # not the enrolled 12
+        self.assertEqual(rules.confirmed_by(people, decisions, [(ben, "absent")]), [(10, ana)])
+        good, small = (120.0, 150.0, 0.99, None, 100.0), (20.0, 24.0, 0.99, None, 100.0)
+        confirmed = [(ana, 10, "2026-09-01 09:00:00", good), (ana, 11, "2026-09-03 09:00:00", None),
+                     (ana, 12, "2026-09-04 09:00:00", small), (ana, 13, "2026-09-02 09:00:00", good)]
+        self.assertEqual(rules.gallery(confirmed, 2), [1, 3])
+        self.assertGreaterEqual(rules.GALLERY_SIZE, 1)  # the backends pass it as the size
+
     def test_a_vector_that_is_not_f32_values_is_a_value_error(self):
         with self.assertRaisesRegex(ValueError, "not a multiple of 4"):
             rules.assign([(1, None, None, None, b"\x00\x00\x80", None)], [], [], 0.42, 0.42, 10)

@@ -6,6 +6,7 @@
 //! a lesson's faces: (crop, photo, enrolled as?, vector)   the references: (person, vector)
 //!   → match_session    one-to-one per photo, within the threshold (matching.rs); poor faces
 //!                      (quality.rs) and close calls (MIN_MARGIN) unsure, not counted
+//!   (the references: enrolled faces + gallery::grow, the most recent faces teachers confirmed)
 //!   → cluster_unknown  the faces matched to nobody, average linkage (cluster.rs)
 //!   → register         every pupil of the roster with their mark: the faces', or the teacher's by hand
 //!   → register_csv     one row per pupil, formula-safe, UTF-8 with a BOM
@@ -41,6 +42,7 @@ mod assignment;
 pub mod audit;
 pub mod cluster;
 pub mod consent;
+pub mod gallery;
 mod mark;
 pub mod matching;
 pub mod quality;

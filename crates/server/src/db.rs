@@ -2,6 +2,7 @@
 
 use crate::error::AppError;
 use crate::wire::FaceBox;
+use facenet_attendance::gallery::{self, Confirmed, GALLERY_SIZE};
 use facenet_attendance::quality::Geometry;
 use facenet_attendance::{Face, Reference, Verdict};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -276,6 +277,16 @@ const MIGRATIONS: &[&str] = &[
     // 6: each crop's sharpness (facenet_attendance::quality::rgb_sharpness of its decoded pixels,
     // computed at upload), for the face's quality; NULL for crops stored before (never poor for it).
     "ALTER TABLE face_crops ADD COLUMN sharpness REAL;",
+    // 7: the faces a finalised register confirms (facenet_attendance::gallery::confirmed_by),
+    // the references its pupils' galleries grow from; they go with the register (reopened), the
+    // crop (erased, purged) or the pupil. Registers finalised before confirm none.
+    "CREATE TABLE register_faces (
+        session_id INTEGER NOT NULL REFERENCES registers(session_id) ON DELETE CASCADE,
+        crop_id INTEGER NOT NULL REFERENCES face_crops(id) ON DELETE CASCADE,
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        PRIMARY KEY (crop_id)
+     );
+     CREATE INDEX register_faces_person ON register_faces(person_id);",
 ];
 
 /// This database's identity (`meta.database_id`).
@@ -407,24 +418,44 @@ pub(crate) fn geometry(row: &rusqlite::Row, first: usize) -> rusqlite::Result<Ge
     })
 }
 
-/// The reference faces (enrolled crops, of any session) of the pupils on `class`'s roster whose
-/// consent is given, of the served `version` of `model`.
+/// The references of the pupils on `class`'s roster whose consent is given, of the served
+/// `version` of `model`: their enrolled crops (of any session) and their galleries — the faces
+/// finalised registers other than `session`'s confirmed, the most recent
+/// [`GALLERY_SIZE`] of each pupil (`gallery::grow`).
 pub(crate) fn references(
     conn: &Connection,
     model: &str,
     version: &str,
     class: i64,
+    session: i64,
 ) -> rusqlite::Result<Vec<Reference>> {
-    let mut stmt = conn.prepare(
+    const MATCHABLE: &str = "(SELECT r.person_id FROM roster r JOIN people p ON p.id = r.person_id
+                               WHERE r.class_id = ?2 AND p.consent = 'given')";
+    let mut stmt = conn.prepare(&format!(
         "SELECT c.person_id, e.vector FROM face_crops c JOIN embeddings e ON e.crop_id = c.id
-         WHERE e.model_name = ?1 AND e.model_version = ?3 AND c.person_id IN
-               (SELECT r.person_id FROM roster r JOIN people p ON p.id = r.person_id WHERE r.class_id = ?2 AND p.consent = 'given')
-         ORDER BY c.id",
-    )?;
+         WHERE e.model_name = ?1 AND e.model_version = ?3 AND c.person_id IN {MATCHABLE}
+         ORDER BY c.id"
+    ))?;
     let rows = stmt.query_map(params![model, class, version], |row| {
         Ok(Reference { person_id: row.get(0)?, vector: blob_to_vector(&row.get::<_, Vec<u8>>(1)?) })
     })?;
-    rows.collect()
+    let enrolled = rows.collect::<Result<_, _>>()?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT g.person_id, c.id, s.starts_at, e.vector, c.width, c.height, c.box, c.landmarks, c.score, c.sharpness
+         FROM register_faces g JOIN face_crops c ON c.id = g.crop_id JOIN sessions s ON s.id = g.session_id
+         JOIN embeddings e ON e.crop_id = c.id
+         WHERE e.model_name = ?1 AND e.model_version = ?3 AND g.session_id != ?4 AND g.person_id IN {MATCHABLE}"
+    ))?;
+    let rows = stmt.query_map(params![model, class, version, session], |row| {
+        Ok(Confirmed {
+            person_id: row.get(0)?,
+            crop_id: row.get(1)?,
+            lesson_start: row.get(2)?,
+            vector: blob_to_vector(&row.get::<_, Vec<u8>>(3)?),
+            geometry: Some(geometry(row, 4)?),
+        })
+    })?;
+    Ok(gallery::grow(enrolled, rows.collect::<Result<_, _>>()?, GALLERY_SIZE))
 }
 
 /// The stored vector of one crop and model, if any of the served `version` (one of another version

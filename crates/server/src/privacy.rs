@@ -145,10 +145,13 @@ fn delete_crops(db: &Connection, condition: &str, param: i64) -> Result<Vec<i64>
     Ok(ids)
 }
 
-/// Erases a pupil's biometric data: their reference crops with every vector of them, and every
-/// teacher's verdict naming them. The crops' ids, and how many verdicts were cleared.
+/// Erases a pupil's biometric data: their reference crops with every vector of them, their
+/// gallery (the lesson faces registers confirmed as theirs: the faces stay, anonymous, under the
+/// lesson faces' retention), and every teacher's verdict naming them. The crops' ids, and how
+/// many verdicts were cleared.
 pub(crate) fn erase_biometrics(db: &Connection, person: i64) -> Result<(Vec<i64>, usize), AppError> {
     let crops = delete_crops(db, "person_id = ?1", person)?;
+    db.execute("DELETE FROM register_faces WHERE person_id = ?1", [person])?;
     let verdicts = db.execute(
         "UPDATE face_crops SET verdict = NULL, verdict_person_id = NULL WHERE verdict_person_id = ?1",
         [person],
@@ -343,10 +346,16 @@ pub(crate) async fn export(
                               FROM audit WHERE person_id = ?1 ORDER BY id")?;
             let mut zip = Zip::default();
             let mut vectors = Vec::new();
-            let mut stmt = db.prepare("SELECT id, content_type, image, session_id, created_at FROM face_crops WHERE person_id = ?1 ORDER BY id")?;
-            let crops: Vec<(i64, String, Vec<u8>, i64, String)> =
-                stmt.query_map([person], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<Result<_, _>>()?;
-            for (crop, content_type, image, session, at) in &crops {
+            // Their reference faces, and the lesson faces their gallery holds (register_faces).
+            let mut stmt = db.prepare(
+                "SELECT id, content_type, image, session_id, created_at, person_id IS NOT NULL FROM face_crops
+                 WHERE person_id = ?1 OR id IN (SELECT crop_id FROM register_faces WHERE person_id = ?1) ORDER BY id",
+            )?;
+            let crops: Vec<(i64, String, Vec<u8>, i64, String, bool)> = stmt
+                .query_map([person], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+                .collect::<Result<_, _>>()?;
+            let ids = |reference: bool| crops.iter().filter(|c| c.5 == reference).map(|c| c.0).collect::<Vec<_>>();
+            for (crop, content_type, image, session, at, _) in &crops {
                 let ext = content_type.rsplit('/').next().unwrap_or("bin");
                 zip.add(&format!("crops/{crop}.{ext}"), image);
                 let mut vs = db.prepare("SELECT model_name, model_version, vector, created_at FROM embeddings WHERE crop_id = ?1")?;
@@ -361,7 +370,7 @@ pub(crate) async fn export(
             }
             let document = serde_json::json!({
                 "pupil": pupil, "rosters": rosters, "consent_history": consents, "open_marks": marks,
-                "finalised_marks": finalised, "reference_faces": crops.iter().map(|c| c.0).collect::<Vec<_>>(),
+                "finalised_marks": finalised, "reference_faces": ids(true), "gallery_faces": ids(false),
                 "vectors": vectors, "audit": audit,
             });
             zip.add("pupil.json", serde_json::to_string_pretty(&document).unwrap_or_default().as_bytes());

@@ -13,7 +13,7 @@ use crate::{privacy, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
-use facenet_attendance::Mark;
+use facenet_attendance::{gallery, Mark};
 use rusqlite::{params, Connection};
 
 /// `PUT /sessions/{id}/attendance/{person_id}/` `{"mark"}`: a pupil of the roster marked by hand
@@ -71,6 +71,7 @@ pub(crate) async fn finalize(
             let tx = db.transaction()?;
             scope::open_session(&tx, &caller, session)?;
             let outcome = assign_on(&tx, state, &caller, session, request)?;
+            let confirmed = gallery::confirmed_by(&facenet_attendance::register(&outcome.people, &outcome.decisions, &outcome.marks));
             let mut register = computed(state, session, outcome);
             let at: String = tx.query_row("SELECT datetime('now')", [], |r| r.get(0))?;
             register.finalized = Some(Finalized { at: at.clone(), by: caller.name.clone() });
@@ -91,10 +92,18 @@ pub(crate) async fn finalize(
                     params![session, line.person_id, line.mark],
                 )?;
             }
+            // What the register confirms grows its pupils' galleries (facenet_attendance::gallery).
+            for (crop, person) in &confirmed {
+                tx.execute(
+                    "INSERT INTO register_faces (session_id, crop_id, person_id) VALUES (?1, ?2, ?3)",
+                    params![session, crop, person],
+                )?;
+            }
             event(&tx, session, "finalize", &caller)?;
             audit::record(&tx, &caller.name, "finalize", About { session: Some(session), class: Some(register.class_id), ..About::default() },
                 serde_json::json!({"model_name": register.model_name, "model_version": register.model_version,
-                                   "threshold": register.threshold, "pupils": register.people.len()}))?;
+                                   "threshold": register.threshold, "pupils": register.people.len(),
+                                   "gallery_faces": confirmed.len()}))?;
             tx.commit()?;
             tracing::info!(session, pupils = register.people.len(), "session {session}: register finalised by {}", caller.name);
             Ok(register)

@@ -85,7 +85,7 @@ pub(crate) fn assign_on(
     };
     let version = &state.model_version;
     let faces = db::lesson_faces(db, &model, version, session)?;
-    let references = db::references(db, &model, version, class_id)?;
+    let references = db::references(db, &model, version, class_id, session)?;
     let not_embedded = db::crops_without(db, session, &model, version)?;
 
     let matched = match_session(faces, &matchable, references, threshold);

@@ -38,6 +38,7 @@ fn held(db: &Connection) -> Result<HeldCounts, AppError> {
         consent_given: count(db, "SELECT COUNT(*) FROM people WHERE erased_at IS NULL AND consent = 'given'")?,
         reference_faces: count(db, "SELECT COUNT(*) FROM face_crops WHERE person_id IS NOT NULL")?,
         lesson_faces: count(db, "SELECT COUNT(*) FROM face_crops WHERE person_id IS NULL")?,
+        gallery_faces: count(db, "SELECT COUNT(*) FROM register_faces")?,
         photo_images: count(db, "SELECT COUNT(*) FROM photos WHERE image IS NOT NULL")?,
         lessons: count(db, "SELECT COUNT(*) FROM sessions")?,
         audit_entries: count(db, "SELECT COUNT(*) FROM audit")?,
@@ -73,6 +74,7 @@ pub(crate) async fn settings(
                     model_version: state.model_version.clone(),
                     dimensions: *dimensions,
                     threshold: state.thresholds.get(name).copied(),
+                    gallery_size: facenet_attendance::gallery::GALLERY_SIZE,
                 })
                 .collect();
             models.sort_by(|a, b| a.model_name.cmp(&b.model_name));

@@ -978,6 +978,9 @@ pub struct ModelSetting {
     pub dimensions: usize,
     /// The cosine distance under which a face is named, by default.
     pub threshold: Option<f32>,
+    /// The most faces finalised registers confirmed that are kept as a pupil's references beside
+    /// the enrolled ones (`facenet_attendance::gallery::GALLERY_SIZE`).
+    pub gallery_size: usize,
 }
 
 /// Who can sign in.
@@ -1017,6 +1020,8 @@ pub struct HeldCounts {
     pub reference_faces: i64,
     /// Faces of lessons that are no reference face.
     pub lesson_faces: i64,
+    /// Of them, the faces finalised registers confirmed: their pupils' galleries draw on them.
+    pub gallery_faces: i64,
     /// Whole photos whose image is stored.
     pub photo_images: i64,
     /// Lessons.

@@ -47,7 +47,7 @@ fn generated() -> String {
         Doubt::all().map(|d| format!("  {}: '{}',", d.code(), d.describe().replace('\'', "\\'"))).collect();
     format!(
         "// Generated from the Rust definitions (facenet-wasm's ErrorCode and MODEL_VERSION_LEN, facenet-server's\n\
-         // ApiErrorCode and paths, facenet-attendance's Doubt) by crates/server/tests/contract.rs: do not edit.\n\
+         // ApiErrorCode and paths, facenet-attendance's Doubt and GALLERY_SIZE) by crates/server/tests/contract.rs: do not edit.\n\
          // Regenerate: FACENET_BLESS=1 cargo test --release -p facenet-server --test contract\n\
          \n\
          /**\n \
@@ -75,7 +75,11 @@ fn generated() -> String {
          export const API_PATHS = Object.freeze({{\n{paths}\n}});\n\
          \n\
          /** Why a face of a register's `unsure` list is in doubt: its `doubt` code → what a teacher reads. */\n\
-         export const DOUBTS = Object.freeze({{\n{doubts}\n}});\n",
+         export const DOUBTS = Object.freeze({{\n{doubts}\n}});\n\
+         \n\
+         /** The most faces finalised registers confirmed that a pupil's references keep (facenet-attendance's gallery). */\n\
+         export const GALLERY_SIZE = {gallery_size};\n",
+        gallery_size = facenet_attendance::gallery::GALLERY_SIZE,
         typedef = wrapped(&quoted, 5, "|", " *   "),
         list = wrapped(&quoted, 5, ", ", "  "),
         client_only = wrapped(&client_only, 5, ", ", " * "),
@@ -97,6 +101,8 @@ fn generated_json() -> String {
         "paths": paths::ALL.iter().map(|(name, path)| (name.to_string(), serde_json::Value::from(*path))).collect::<serde_json::Map<_, _>>(),
         "routes": ROUTES.iter().map(|(method, path)| serde_json::json!([method, path])).collect::<Vec<_>>(),
         "model_version_length": MODEL_VERSION_LEN,
+        // The most confirmed faces a pupil's gallery keeps (facenet_attendance::gallery).
+        "gallery_size": facenet_attendance::gallery::GALLERY_SIZE,
         // The page's Content-Security-Policy: the Django example project sends facenet-server's.
         "content_security_policy": facenet_server::CONTENT_SECURITY_POLICY,
         "limits": {

@@ -5,6 +5,7 @@ keys facenet-server answers (``crates/server/src/settings.rs``).
 
 from importlib.metadata import PackageNotFoundError, version
 
+import facenet_attendance_rules as rules
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from . import contract, privacy
 from .headers import MIDDLEWARE_PATH
-from .models import AccessToken, AuditEntry, FaceCrop, Person, Photo, Session
+from .models import AccessToken, AuditEntry, FaceCrop, Person, Photo, RegisterFace, Session
 from .views import ApiView, ok
 
 # What erasing does to the bytes, per database engine.
@@ -44,7 +45,8 @@ def storage():
 def models_answer():
     known = contract.manifest()
     return [
-        dict(model_name=name, model_version=known["version"], dimensions=d, threshold=known["thresholds"].get(name))
+        dict(model_name=name, model_version=known["version"], dimensions=d, threshold=known["thresholds"].get(name),
+             gallery_size=rules.GALLERY_SIZE)
         for name, d in sorted(known["dimensions"].items())
     ]
 
@@ -66,6 +68,7 @@ def held():
         consent_given=people.filter(consent="given").count(),
         reference_faces=FaceCrop.objects.filter(person__isnull=False).count(),
         lesson_faces=FaceCrop.objects.filter(person__isnull=True).count(),
+        gallery_faces=RegisterFace.objects.count(),
         photo_images=Photo.objects.filter(image__isnull=False).count(),
         lessons=Session.objects.count(),
         audit_entries=AuditEntry.objects.count(),

@@ -144,6 +144,16 @@ class RegisterMark(models.Model):
         constraints = [models.UniqueConstraint(fields=["register", "person"], name="one_final_mark_per_pupil")]
 
 
+class RegisterFace(models.Model):
+    """A face a finalised register confirms (the rules' ``confirmed_by``): its pupil's gallery
+    draws on it. It goes with the register (reopened), the crop (erased, purged) or the pupil
+    (facenet-server's ``register_faces``)."""
+
+    register = models.ForeignKey(StoredRegister, on_delete=models.CASCADE, related_name="faces")
+    crop = models.OneToOneField("FaceCrop", on_delete=models.CASCADE, primary_key=True, related_name="confirmed")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="gallery")
+
+
 class RegisterEvent(models.Model):
     """Every finalise and reopen, who and when."""
 

@@ -19,14 +19,15 @@ import facenet_attendance_rules as rules
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpResponse
 from django.utils import timezone
 
 from . import idempotency, scope
 from .errors import ApiError
 from .models import (
-    AuditEntry, ConsentRecord, Embedding, FaceCrop, Mark, Person, Photo, RegisterMark, RosterEntry, Session,
-    StoredRegister,
+    AuditEntry, ConsentRecord, Embedding, FaceCrop, Mark, Person, Photo, RegisterFace, RegisterMark, RosterEntry,
+    Session, StoredRegister,
 )
 from .views import ApiView, csv_answer, json_body, ok, timestamp
 from .wire import invalid
@@ -61,8 +62,10 @@ def delete_crops(crops):
 
 
 def erase_biometrics(person_id):
-    """A pupil's reference crops with their vectors, and every verdict naming them: (crop ids, verdicts)."""
+    """A pupil's reference crops with their vectors, their gallery (the lesson faces registers
+    confirmed as theirs: the faces stay, anonymous), and every verdict naming them: (crop ids, verdicts)."""
     crops = delete_crops(FaceCrop.objects.filter(person_id=person_id))
+    RegisterFace.objects.filter(person_id=person_id).delete()
     verdicts = FaceCrop.objects.filter(verdict_person_id=person_id).update(verdict=None, verdict_person=None)
     return crops, verdicts
 
@@ -191,7 +194,8 @@ class PersonExport(ApiView):
         scope.person(c, self.id)
         c.admin_only("exporting a pupil's data")
         p = Person.objects.get(id=self.id)
-        crops = list(FaceCrop.objects.filter(person_id=p.id).order_by("id"))
+        # Their reference faces, and the lesson faces their gallery holds (RegisterFace).
+        crops = list(FaceCrop.objects.filter(Q(person_id=p.id) | Q(confirmed__person_id=p.id)).order_by("id"))
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
             vectors = []
@@ -209,7 +213,8 @@ class PersonExport(ApiView):
                 "open_marks": [dict(session_id=m.session_id, mark=m.mark, by=m.by_name, at=timestamp(m.at)) for m in Mark.objects.filter(person=p)],
                 "finalised_marks": [dict(session_id=m.register.session_id, lesson=m.register.session.name, starts_at=m.register.session.starts_at, mark=m.mark)
                                     for m in RegisterMark.objects.filter(person=p).select_related("register__session")],
-                "reference_faces": [crop.id for crop in crops],
+                "reference_faces": [crop.id for crop in crops if crop.person_id is not None],
+                "gallery_faces": [crop.id for crop in crops if crop.person_id is None],
                 "vectors": vectors,
                 "audit": [dict(at=timestamp(a.at), actor=a.actor, action=a.action, session_id=a.session_id, detail=a.detail)
                           for a in AuditEntry.objects.filter(person_id=p.id).order_by("id")],

@@ -65,11 +65,26 @@ def assign_session(c, session_id, model_name=None, threshold=None, cluster_thres
     # Only vectors of the served model version: one of another version (an older projection)
     # lives in another space and would name the wrong pupil; its crop counts as not embedded.
     served = Embedding.objects.filter(model_name=model, model_version=contract.manifest()["version"])
-    references = (
-        served.filter(crop__person__classes__id=class_id, crop__person__consent="given")
+    enrolled = [
+        (person_id, bytes(blob))
+        for person_id, blob in served.filter(crop__person__classes__id=class_id, crop__person__consent="given")
         .order_by("crop_id")
         .values_list("crop__person_id", "vector")
+    ]
+    # Their galleries: the faces other finalised registers confirmed, the most recent of each
+    # pupil (the rules' ``gallery``; facenet-server's ``db::references``).
+    confirmed = list(
+        served.filter(
+            crop__confirmed__person__classes__id=class_id, crop__confirmed__person__consent="given"
+        )
+        .exclude(crop__session_id=session_id)
+        .values_list(
+            "crop__confirmed__person_id", "crop_id", "crop__session__starts_at", "vector",
+            "crop__width", "crop__height", "crop__box", "crop__landmarks", "crop__score", "crop__sharpness",
+        )
     )
+    chosen = rules.gallery([(p, crop, start, geometry(*where)) for p, crop, start, _, *where in confirmed], rules.GALLERY_SIZE)
+    references = enrolled + [(confirmed[i][0], bytes(confirmed[i][3])) for i in chosen]
     crops = (
         served.filter(crop__session_id=session_id)
         .order_by("crop_id")
@@ -91,7 +106,7 @@ def assign_session(c, session_id, model_name=None, threshold=None, cluster_thres
     found, clusters = rules.assign(
         faces,
         [pid for pid, _ in people if pid in matchable],
-        [(person_id, bytes(blob)) for person_id, blob in references],
+        references,
         threshold,
         cluster_threshold,
         limit,

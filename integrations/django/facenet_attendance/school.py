@@ -19,8 +19,8 @@ from . import idempotency, privacy, register, scope
 from .auth import live_tokens, new_token, token_hash
 from .errors import ApiError
 from .models import (
-    AccessToken, FaceCrop, Installation, Mark, Person, Photo, RegisterEvent, RegisterMark, RosterEntry, SchoolClass, Session,
-    StoredRegister,
+    AccessToken, FaceCrop, Installation, Mark, Person, Photo, RegisterEvent, RegisterFace, RegisterMark, RosterEntry,
+    SchoolClass, Session, StoredRegister,
 )
 from .views import ApiView, csv_answer, json_body, ok, read_body, timestamp
 from .wire import checked_name, field, invalid, parse_json
@@ -471,7 +471,9 @@ class Finalize(ApiView):
             # The session's row locked: two finalisations (or a mark) queue here.
             Session.objects.select_for_update().filter(id=self.id).first()
             scope.open_session(self.caller, self.id)
-            answer = register.computed(self.id, register.assign_session(self.caller, self.id, wanted["model_name"], wanted["threshold"]))
+            outcome = register.assign_session(self.caller, self.id, wanted["model_name"], wanted["threshold"])
+            confirmed = rules.confirmed_by(outcome["people"], outcome["decisions"], outcome["marks"])
+            answer = register.computed(self.id, outcome)
             at = timestamp(timezone.now())
             answer["finalized"] = dict(at=at, by=self.caller.name)
             crops = list(FaceCrop.objects.filter(session_id=self.id).order_by("id").values_list("id", flat=True))
@@ -481,10 +483,13 @@ class Finalize(ApiView):
             RegisterMark.objects.bulk_create(
                 [RegisterMark(register=stored, person_id=p["person_id"], mark=p["mark"]) for p in answer["people"]]
             )
+            # What the register confirms grows its pupils' galleries (the rules' gallery).
+            RegisterFace.objects.bulk_create([RegisterFace(register=stored, crop_id=c, person_id=p) for c, p in confirmed])
             RegisterEvent.objects.create(session_id=self.id, action="finalize", by_name=self.caller.name)
             privacy.record(self.caller.name, "finalize", session=self.id, school_class=answer["class_id"],
                            detail=dict(model_name=answer["model_name"], model_version=answer["model_version"],
-                                       threshold=answer["threshold"], pupils=len(answer["people"])))
+                                       threshold=answer["threshold"], pupils=len(answer["people"]),
+                                       gallery_faces=len(confirmed)))
         log.info("session %s: register finalised by %s", self.id, self.caller.name)
         return ok(answer)
 

@@ -103,6 +103,8 @@ test('two teachers and an admin on the session page: classes, roster, a register
   // A later lesson: Ana's only face there is small, so the register is unsure of it — shown
   // under her with why and its margin, not counted — until the teacher confirms it.
   const { science, small } = await s.smallFaceLesson();
+  await pageA.reload(); // the lesson list as it is now (the tab keeps its token)
+  await pageA.locator(`#session-select option[value="${science}"]`).waitFor({ state: 'attached' });
   await pageA.locator('#session-select').selectOption(String(science));
   await pageA.locator('#take-register').click();
   const doubt = pageA.locator('#register-people li.absent[data-person="Ana"] .unsure .doubt');

@@ -14,9 +14,10 @@
 //!   → appended to the enrolled references (which are always kept)
 //! ```
 //!
-//! Nothing is stored for it: the gallery is read from the faces and verdicts each time, so a
-//! reopened register, a verdict taken back, an erased pupil, a withdrawn consent or a purged
-//! lesson face (retention's `lesson_faces_days`) leaves the gallery at once.
+//! The backend keeps only what each finalised register confirmed (facenet-server's
+//! `register_faces`, the Django app's `RegisterFace`) and chooses the gallery from it at every
+//! assignment, so a reopened register, an erased face or pupil, a refused or withdrawn consent
+//! or a purged lesson face (retention's `lesson_faces_days`) leaves the gallery at once.
 
 use crate::quality::{assess, Geometry};
 use crate::{Reference, RosterLine};
@@ -27,10 +28,10 @@ use std::collections::BTreeMap;
 /// models/README.md.
 pub const GALLERY_SIZE: usize = 3;
 
-/// A face the teacher confirmed as a pupil's in a finalised register.
+/// A face a finalised register confirmed as a pupil's ([`confirmed_by`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Confirmed {
-    /// The pupil the teacher said it is.
+    /// The pupil it counted for.
     pub person_id: i64,
     /// The crop's id (orders faces of one lesson).
     pub crop_id: i64,

@@ -4,7 +4,10 @@
 //! matched one-to-one per photo by the attendance domain (`facenet_attendance::match_session`,
 //! what both backends run) at the shipped thresholds. Prints the table of models/README.md
 //! ("Naming") and asserts the floors the issue set: ≥ 97 % of enrolled faces named right, no
-//! face named as the wrong pupil, no stranger named.
+//! face named as the wrong pupil, no stranger named. A second test lives the same faces as
+//! lessons one after another, each register finalised after its teacher set it right, the
+//! pupils' galleries growing from what the registers confirmed (`facenet_attendance::gallery`):
+//! the table "Galleries over lessons".
 //!
 //! The photos: DeepFace's unit-test set (MIT; 61 photos of 13 people, read from
 //! `$FACENET_DEEPFACE_DIR` or `../shared/datasets/deepface/`, checked against the sha256 list of

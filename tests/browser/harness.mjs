@@ -44,15 +44,13 @@ export async function enginePage(engine, url) {
   if (engine === 'chromium') {
     const browser = await launch();
     const page = await openPage(browser.context, url);
-    return { version: browser.version ?? 'chromium', evaluate: (source) => page.evaluate(source), close: browser.close };
+    return { version: browser.version, evaluate: (source) => page.evaluate(source), close: browser.close };
   }
   if (engine === 'firefox') {
     const executablePath = process.env.FIREFOX ?? '/usr/bin/firefox-esr';
     const browser = await puppeteer.launch({ browser: 'firefox', protocol: 'webDriverBiDi', executablePath, headless: true });
     const page = await browser.newPage();
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' || msg.type() === 'warn') console.log(`[page ${msg.type()}] ${msg.text()}`);
-    });
+    page.on('console', (msg) => forward(msg.type() === 'warn' ? 'warning' : msg.type(), msg.text()));
     page.on('pageerror', (e) => console.log(`[page error] ${e instanceof Error ? e.message : e}`));
     await page.goto(url);
     return { version: await browser.version(), evaluate: (source) => page.evaluate(source), close: () => browser.close() };
@@ -63,11 +61,18 @@ export async function enginePage(engine, url) {
 /** Opens the blank test page and forwards its console to the test output. */
 export async function openPage(context, url) {
   const page = await context.newPage();
-  page.on('console', (msg) => {
-    // The browser logs every 4xx/5xx the tests provoke on purpose; keep the rest.
-    if ((msg.type() === 'error' || msg.type() === 'warning') && !msg.text().startsWith('Failed to load resource')) console.log(`[page ${msg.type()}] ${msg.text()}`);
-  });
+  page.on('console', (msg) => forward(msg.type(), msg.text()));
   page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
   await page.goto(url);
   return page;
+}
+
+/**
+ * A page's console message to the test output: errors and warnings only, except the line the
+ * browser logs for every 4xx/5xx the tests provoke on purpose.
+ * @param {string} type `error`, `warning`, … (Playwright's names)
+ * @param {string} text
+ */
+function forward(type, text) {
+  if ((type === 'error' || type === 'warning') && !text.startsWith('Failed to load resource')) console.log(`[page ${type}] ${text}`);
 }

@@ -183,9 +183,7 @@ fn register(
     decisions: Vec<PyDecision>,
     marks: Vec<(i64, String)>,
 ) -> PyResult<Vec<PyLine>> {
-    let decisions = decisions.into_iter().map(decision).collect::<PyResult<Vec<_>>>()?;
-    let marks = marks.into_iter().map(|(p, m)| Ok((p, mark(&m)?))).collect::<PyResult<Vec<_>>>()?;
-    Ok(facenet_attendance::register(&people, &decisions, &marks)
+    Ok(roster_lines(&people, decisions, marks)?
         .into_iter()
         .map(|l| {
             let faces = l.faces.iter().map(py_decision).collect();
@@ -210,9 +208,18 @@ fn confirmed_by(
     decisions: Vec<PyDecision>,
     marks: Vec<(i64, String)>,
 ) -> PyResult<Vec<(i64, i64)>> {
+    Ok(facenet_attendance::gallery::confirmed_by(&roster_lines(&people, decisions, marks)?))
+}
+
+/// The crate's register lines from what crosses: decisions and marks by name.
+fn roster_lines(
+    people: &[(i64, String)],
+    decisions: Vec<PyDecision>,
+    marks: Vec<(i64, String)>,
+) -> PyResult<Vec<RosterLine>> {
     let decisions = decisions.into_iter().map(decision).collect::<PyResult<Vec<_>>>()?;
     let marks = marks.into_iter().map(|(p, m)| Ok((p, mark(&m)?))).collect::<PyResult<Vec<_>>>()?;
-    Ok(facenet_attendance::gallery::confirmed_by(&facenet_attendance::register(&people, &decisions, &marks)))
+    Ok(facenet_attendance::register(people, &decisions, &marks))
 }
 
 /// Which confirmed faces become references (`gallery::chosen`), by index, most recent first.

@@ -6,7 +6,7 @@
 use crate::audit::{self, About};
 use crate::body::parse;
 use crate::error::AppError;
-use crate::register::{assign_on, computed, current, stored};
+use crate::register::{assign_on, current, from_lines, stored};
 use crate::scope::{self, Caller};
 use crate::wire::{AssignRequest, Finalized, MarkPut, Register, RegisterQuery, Status, VerdictPut, VerdictSet};
 use crate::{privacy, AppState};
@@ -71,8 +71,9 @@ pub(crate) async fn finalize(
             let tx = db.transaction()?;
             scope::open_session(&tx, &caller, session)?;
             let outcome = assign_on(&tx, state, &caller, session, request)?;
-            let confirmed = gallery::confirmed_by(&facenet_attendance::register(&outcome.people, &outcome.decisions, &outcome.marks));
-            let mut register = computed(state, session, outcome);
+            let lines = facenet_attendance::register(&outcome.people, &outcome.decisions, &outcome.marks);
+            let confirmed = gallery::confirmed_by(&lines);
+            let mut register = from_lines(state, session, outcome, lines);
             let at: String = tx.query_row("SELECT datetime('now')", [], |r| r.get(0))?;
             register.finalized = Some(Finalized { at: at.clone(), by: caller.name.clone() });
             let crops: Vec<i64> = {

@@ -216,6 +216,11 @@ fn entry(line: RosterLine) -> RegisterEntry {
 /// The register computed now (the attendance crate's `register` over the class's roster).
 pub(crate) fn computed(state: &AppState, session: i64, o: Outcome) -> Register {
     let lines = facenet_attendance::register(&o.people, &o.decisions, &o.marks);
+    from_lines(state, session, o, lines)
+}
+
+/// The register of `o` from its lines, for a caller that reads the lines too (finalising).
+pub(crate) fn from_lines(state: &AppState, session: i64, o: Outcome, lines: Vec<RosterLine>) -> Register {
     Register {
         status: Status::Success,
         session_id: session,

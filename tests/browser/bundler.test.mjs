@@ -1,18 +1,17 @@
 // pkg/ as a bundler sees it: Vite resolves the package, emits the .wasm as a hashed asset, and
-// the bundle loads in Chromium.
+// the bundle loads on every engine of ENGINES.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'vite';
 import { ROOT, startServer } from './server.mjs';
-import { launch, openPage } from './harness.mjs';
+import { ENGINES, enginePage } from './harness.mjs';
 import { ERROR_CODES } from '../../www/client/contract.js';
 
 const outDir = join(ROOT, 'tests/bundler/dist');
 const server = await startServer();
-const browser = await launch();
-after(async () => { await browser.close(); await server.close(); rmSync(outDir, { recursive: true, force: true }); });
+after(async () => { await server.close(); rmSync(outDir, { recursive: true, force: true }); });
 
 test('Vite bundles pkg/ and the bundle runs', async () => {
   await build({
@@ -24,10 +23,15 @@ test('Vite bundles pkg/ and the bundle runs', async () => {
   });
   const assets = readdirSync(join(outDir, 'assets'));
   assert.ok(assets.some((f) => /^facenet_wasm_bg-.*\.wasm$/.test(f)), `a hashed .wasm among ${assets}`);
-  const page = await openPage(browser.context, `${server.url}/tests/bundler/dist/index.html`);
-  await page.waitForFunction(() => window.__result, null, { timeout: 60000 });
-  const result = await page.evaluate(() => window.__result);
-  // The core's codes lead the generated list; the API's follow.
-  assert.deepEqual(result, { ok: true, codes: ERROR_CODES.slice(0, result.codes?.length) });
-  assert.ok(result.codes.length >= 12);
+  for (const engine of ENGINES) {
+    const page = await enginePage(engine, `${server.url}/tests/bundler/dist/index.html`);
+    try {
+      const result = await page.waitForFunction(() => window.__result, undefined, { timeout: 60000 });
+      // The core's codes lead the generated list; the API's follow.
+      assert.deepEqual(result, { ok: true, codes: ERROR_CODES.slice(0, result.codes?.length) }, page.version);
+      assert.ok(result.codes.length >= 12);
+    } finally {
+      await page.close();
+    }
+  }
 });

@@ -1,8 +1,11 @@
-// Runs under a Content-Security-Policy that allows only 'self' and 'wasm-unsafe-eval'.
-import { FaceEmbedder } from '/www/client/facenet.js';
-
-const report = (value) => { window.__result = value; };
+// Runs under a Content-Security-Policy that allows only 'self' and 'wasm-unsafe-eval'; reports
+// the outcome and every violation the document saw (the event is every engine's; console text
+// is not).
+const violations = [];
+document.addEventListener('securitypolicyviolation', (e) => violations.push(`${e.violatedDirective}: ${e.blockedURI}`));
+const report = (value) => { window.__result = { ...value, violations }; };
 try {
+  const { FaceEmbedder } = await import('/www/client/facenet.js');
   // The worker script gets the same policy (a worker's CSP comes from its own response).
   const csp = new URLSearchParams(location.search).get('csp') ?? '';
   const embedder = await FaceEmbedder.create({ workers: 1, cache: false, workerUrl: `/www/client/worker.js?csp=${encodeURIComponent(csp)}` });

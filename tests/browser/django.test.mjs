@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './server.mjs';
-import { launch, openPage } from './harness.mjs';
+import { launchEngine } from './harness.mjs';
 import { FACES, cliVectors, cosine } from './common.mjs';
 import { startDjango } from '../contract/backends.mjs';
 
@@ -16,7 +16,8 @@ const TOKEN = 'django-e2e-token';
 const VERSION = JSON.parse(readFileSync(join(ROOT, 'models/facenet.json'), 'utf8')).sha256.slice(0, 12);
 const CROPS = FACES.slice(0, 8);
 const django = await startDjango({ database: 'postgres', token: TOKEN });
-const browser = await launch();
+// The backend is what this test is about: one engine (the page on every engine is session.test.mjs's).
+const browser = await launchEngine('chromium');
 after(async () => { await browser.close(); await django.close(); });
 
 /** Rows of the Django app's PostgreSQL database, through psql. */
@@ -26,7 +27,7 @@ function rows(sql) {
 }
 
 test('the session page on the Django example project: crops embedded in the browser, stored in PostgreSQL', { timeout: 10 * 60 * 1000 }, async () => {
-  const page = await openPage(browser.context, `${django.url}/#token=${TOKEN}`);
+  const page = await browser.newPage(`${django.url}/#token=${TOKEN}`);
   await page.locator('#session-name').fill('Django lesson');
   await page.locator('#session-name').press('Enter');
   await page.locator('#crops-section').waitFor({ state: 'visible' });

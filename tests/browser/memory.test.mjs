@@ -1,51 +1,64 @@
-// 1,000 embeddings in a row: wasm memory and JS heap stay flat. Prints the figures.
-import { test, after } from 'node:test';
+// A long lesson on every engine of ENGINES: photos through detect + embed, one at a time as a
+// teacher's page sends them; wasm memory flat after the warm-up, JS heaps flat where the engine
+// reports them, the workers gone when the embedder is terminated. Prints the curve.
+import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './server.mjs';
-import { launch, openPage } from './harness.mjs';
-import { FACES } from './common.mjs';
+import { ENGINES, enginePage } from './harness.mjs';
 
-const RUNS = Number(process.env.FACENET_MEMORY_RUNS ?? 1000);
+const PHOTOS = Number(process.env.FACENET_MEMORY_PHOTOS ?? 200);
+const WARM_UP = 20;
+/** The photos' longer side: a phone photo as the page scales it down (detection is per pixel). */
+const SIDE = 640;
 const server = await startServer();
-const browser = await launch();
-const page = await openPage(browser.context, `${server.url}/tests/browser/page.html`);
-after(async () => { await browser.close(); await server.close(); });
+after(() => server.close());
 
-test(`${RUNS} embeddings leave wasm memory and JS heap flat`, { timeout: 30 * 60 * 1000 }, async () => {
-  const figures = await page.evaluate(async ({ faces, runs }) => {
-    const { FaceEmbedder } = await import('/www/client/facenet.js');
-    const embedder = await FaceEmbedder.create({ workers: 1 });
-    const blobs = await Promise.all(faces.map(async (f) => (await fetch(`/tests/faces/${f}`)).blob()));
-    const measure = async () => {
-      globalThis.gc?.();
-      const [worker] = await embedder.stats();
-      return { wasm: worker.wasmMemoryBytes, workerHeap: worker.jsHeapBytes, pageHeap: performance.memory.usedJSHeapSize };
-    };
-    const embedMany = async (n, offset) => {
+for (const engine of ENGINES) describe(engine, () => {
+  /** @type {import('./harness.mjs').Page} */
+  let page;
+  before(async () => { page = await enginePage(engine, `${server.url}/tests/browser/page.html`); });
+  after(() => page?.close());
+
+  test(`${PHOTOS} photos through detect + embed leave wasm memory flat; terminate releases the workers`, { timeout: 30 * 60 * 1000 }, async () => {
+    const figures = await page.evaluate(async ({ photos, warmUp, side }) => {
+      const { FaceEmbedder } = await import('/www/client/facenet.js');
+      const embedder = await FaceEmbedder.create({ workers: 1, detector: true });
+      // The six test photos at `side` px: JPEG blobs, decoded in the worker as a dropped file is.
+      const blobs = await Promise.all([1, 2, 3, 4, 5, 6].map(async (k) => {
+        const bitmap = await createImageBitmap(await (await fetch(`/tests/photos/sample${k}.jpg`)).blob());
+        const scale = side / Math.max(bitmap.width, bitmap.height);
+        const canvas = new OffscreenCanvas(Math.round(bitmap.width * scale), Math.round(bitmap.height * scale));
+        canvas.getContext('2d')?.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+        return canvas.convertToBlob({ type: 'image/jpeg', quality: 0.9 });
+      }));
+      const pageHeap = () => /** @type {any} */ (performance).memory?.usedJSHeapSize ?? null;
+      const measure = async (done) => {
+        /** @type {any} */ (globalThis).gc?.();
+        const [worker] = await embedder.stats();
+        return { done, wasm: worker.wasmMemoryBytes, workerHeap: worker.jsHeapBytes, pageHeap: pageHeap() };
+      };
+      const curve = [await measure(0)];
+      let faces = 0;
       const times = [];
-      // One at a time, as a teacher's page would stream crops; the vectors are dropped.
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < warmUp + photos; i++) {
         const t0 = performance.now();
-        await embedder.embed(blobs[(offset + i) % blobs.length]);
+        faces += (await embedder.embedFaces(blobs[i % blobs.length])).length;
         times.push(performance.now() - t0);
+        if (i + 1 === warmUp || (i + 1 - warmUp) % 50 === 0) curve.push(await measure(i + 1));
       }
-      return times.sort((a, b) => a - b);
-    };
-    const start = await measure();
-    await embedMany(50, 0);
-    const warm = await measure();
-    const times = await embedMany(runs, 50);
-    const end = await measure();
-    embedder.terminate();
-    return { start, warm, end, median: times[times.length >> 1], p95: times[Math.floor((times.length - 1) * 0.95)] };
-  }, { faces: FACES, runs: RUNS });
-  const mb = (b) => (b / 1048576).toFixed(1);
-  for (const [label, f] of [['after load', figures.start], ['after 50 warm-up', figures.warm], [`after ${RUNS} more`, figures.end]]) {
-    console.log(`${label}: wasm memory ${mb(f.wasm)} MB, worker JS heap ${f.workerHeap === null ? 'n/a' : `${mb(f.workerHeap)} MB`}, page JS heap ${mb(f.pageHeap)} MB`);
-  }
-  console.log(`${RUNS} embeddings after 50 warm-up, one at a time through FaceEmbedder.embed (1 worker, blobs of real crops): median ${figures.median.toFixed(1)} ms, p95 ${figures.p95.toFixed(1)} ms`);
-  // wasm memory never shrinks, so any leak in the Rust side shows as growth.
-  assert.equal(figures.end.wasm, figures.warm.wasm, 'wasm memory grew');
-  assert.ok(figures.end.pageHeap - figures.warm.pageHeap < 2 * 1048576, 'page JS heap grew by 2 MB or more');
-  if (figures.end.workerHeap !== null) assert.ok(figures.end.workerHeap - figures.warm.workerHeap < 2 * 1048576, 'worker JS heap grew by 2 MB or more');
+      embedder.terminate();
+      const steady = times.slice(warmUp).sort((a, b) => a - b);
+      return { curve, faces, workersAfter: embedder.workers, median: steady[steady.length >> 1], p95: steady[Math.floor((steady.length - 1) * 0.95)] };
+    }, { photos: PHOTOS, warmUp: WARM_UP, side: SIDE });
+    const mb = (b) => (b === null || b === undefined ? 'n/a' : `${(b / 1048576).toFixed(1)} MB`);
+    console.log(`${page.version}: ${PHOTOS} photos (${SIDE} px, ${figures.faces} faces with the warm-up) after ${WARM_UP} warm-up, one at a time through embedFaces (1 worker): median ${figures.median.toFixed(0)} ms, p95 ${figures.p95.toFixed(0)} ms per photo`);
+    for (const f of figures.curve) console.log(`${page.version}: after ${String(f.done).padStart(3)} photos: wasm memory ${mb(f.wasm)}, worker JS heap ${mb(f.workerHeap)}, page JS heap ${mb(f.pageHeap)}`);
+    const warm = figures.curve.find((f) => f.done === WARM_UP);
+    const end = figures.curve.at(-1);
+    // wasm memory never shrinks, so any leak in the Rust side shows as growth.
+    assert.equal(end.wasm, warm.wasm, 'wasm memory grew after the warm-up');
+    if (end.pageHeap !== null) assert.ok(end.pageHeap - warm.pageHeap < 2 * 1048576, 'page JS heap grew by 2 MB or more');
+    if (end.workerHeap !== null) assert.ok(end.workerHeap - warm.workerHeap < 2 * 1048576, 'worker JS heap grew by 2 MB or more');
+    assert.equal(figures.workersAfter, 0, 'terminate() leaves no worker');
+  });
 });

@@ -1,89 +1,106 @@
-// The threaded build (pkg/threads/) in headless Chromium: where the page is cross-origin
-// isolated it runs with a thread per core and gives the single-threaded build's vectors; where it
-// is not, or where its threads cannot start, the worker falls back to the single-threaded build.
-import { test, after } from 'node:test';
+// The threaded build (pkg/threads/) on every engine of ENGINES: where the page is cross-origin
+// isolated and the engine can run it (harness.mjs CAN) it runs with a thread per core and gives
+// the single-threaded build's vectors; where it is not, where the engine cannot, or where its
+// threads cannot start, the worker falls back to the single-threaded build and says why.
+import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './server.mjs';
-import { launch, openPage } from './harness.mjs';
+import { CAN, ENGINES, launchEngine } from './harness.mjs';
 import { FACES, cliVectors, cosine } from './common.mjs';
 
 const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 const server = await startServer({ headers: ISOLATION });
-const browser = await launch();
-after(async () => { await browser.close(); await server.close(); });
-
-/**
- * Opens `path` on `base`, creates a FaceEmbedder with `options`, embeds `faces` and returns
- * whether the page was isolated, its loadStats, pool size, wasm memory and vectors.
- */
-async function embedIn(base, path, options, faces) {
-  const page = await openPage(browser.context, `${base}${path}`);
-  try {
-    return await page.evaluate(async ({ options, faces }) => {
-      const { FaceEmbedder } = await import('/www/client/facenet.js');
-      const embedder = await FaceEmbedder.create(options);
-      // 'not-an-image' stands for a bad crop among the good ones.
-      const blobs = await Promise.all(faces.map(async (f) => (f === 'not-an-image' ? new Blob(['text']) : (await fetch(`/tests/faces/${f}`)).blob())));
-      const results = await embedder.embedBatch(blobs);
-      // Past the first worker the pool grows in the background: wait for it.
-      for (let i = 0; i < 200 && embedder.workers < (options.expectWorkers ?? 1); i++) await new Promise((r) => setTimeout(r, 100));
-      const stats = await embedder.stats();
-      embedder.terminate();
-      return {
-        isolated: crossOriginIsolated, loadStats: embedder.loadStats, workers: stats.length,
-        wasmBytes: stats.map((s) => s.wasmMemoryBytes),
-        vectors: results.map((r) => (r.ok ? Array.from(r.embedding) : r.error.code)),
-      };
-    }, { options, faces });
-  } finally {
-    await page.close();
-  }
-}
-
+after(() => server.close());
 const native = cliVectors(FACES);
 const lowest = (vectors) => Math.min(...vectors.map((v, i) => (Array.isArray(v) ? cosine(v, native[i]) : -1)));
 
-test('cross-origin isolated: one worker, a thread per core, the native vectors (cosine ≥ 0.9999); a bad crop fails alone', async () => {
-  // A batch goes to the threaded worker in groups run a crop per thread: the bad crop shares a group.
-  const result = await embedIn(server.url, '/tests/browser/page.html', { threads: 2 }, [...FACES.slice(0, 5), 'not-an-image', ...FACES.slice(5)]);
-  assert.equal(result.vectors.splice(5, 1)[0], 'UnsupportedFormat');
-  assert.equal(result.isolated, true);
-  assert.equal(result.loadStats.wasm, 'threads', `threadsError: ${result.loadStats.threadsError}`);
-  assert.equal(result.loadStats.threads, 2);
-  assert.equal(result.loadStats.threadsError, null);
-  assert.equal(result.workers, 1, 'workers × threads ≤ cores: one worker of 2 threads on 2 cores');
-  const worst = lowest(result.vectors);
-  console.log(`threaded build vs native CLI over ${FACES.length} crops: lowest cosine ${worst.toFixed(7)}; ` +
-    `wasm memory ${(result.wasmBytes[0] / 2 ** 20).toFixed(1)} MiB; load`, result.loadStats.timings);
-  assert.ok(worst >= 0.9999, `lowest cosine ${worst}`);
-});
+for (const engine of ENGINES) describe(engine, () => {
+  /** @type {import('./harness.mjs').Browser} */
+  let browser;
+  before(async () => { browser = await launchEngine(engine); });
+  after(() => browser?.close());
 
-test('not cross-origin isolated: the single-threaded build, saying why', async () => {
-  const plain = await startServer();
-  try {
-    const result = await embedIn(plain.url, '/tests/browser/page.html', { threads: 2, workers: 1 }, FACES.slice(0, 4));
-    assert.equal(result.isolated, false);
+  /**
+   * Opens `path` on `base`, creates a FaceEmbedder with `options`, embeds `faces` and returns
+   * whether the page was isolated, its loadStats, pool size, wasm memory and vectors.
+   */
+  async function embedIn(base, path, options, faces) {
+    const page = await browser.newPage(`${base}${path}`);
+    try {
+      return await page.evaluate(async ({ options, faces }) => {
+        const { FaceEmbedder } = await import('/www/client/facenet.js');
+        const embedder = await FaceEmbedder.create(options);
+        // 'not-an-image' stands for a bad crop among the good ones.
+        const blobs = await Promise.all(faces.map(async (f) => (f === 'not-an-image' ? new Blob(['text']) : (await fetch(`/tests/faces/${f}`)).blob())));
+        const results = await embedder.embedBatch(blobs);
+        // Past the first worker the pool grows in the background: wait for it.
+        for (let i = 0; i < 200 && embedder.workers < (options.expectWorkers ?? 1); i++) await new Promise((r) => setTimeout(r, 100));
+        const stats = await embedder.stats();
+        embedder.terminate();
+        return {
+          isolated: crossOriginIsolated, loadStats: embedder.loadStats, workers: stats.length,
+          wasmBytes: stats.map((s) => s.wasmMemoryBytes),
+          vectors: results.map((r) => (r.ok ? Array.from(r.embedding) : r.error.code)),
+        };
+      }, { options, faces });
+    } finally {
+      await page.close();
+    }
+  }
+
+  test('cross-origin isolated: one worker, a thread per core, the native vectors (cosine ≥ 0.9999); a bad crop fails alone', { skip: !CAN[engine].threads && 'no threaded build on this engine: the next test' }, async () => {
+    // A batch goes to the threaded worker in groups run a crop per thread: the bad crop shares a group.
+    const result = await embedIn(server.url, '/tests/browser/page.html', { threads: 2 }, [...FACES.slice(0, 5), 'not-an-image', ...FACES.slice(5)]);
+    assert.equal(result.vectors.splice(5, 1)[0], 'UnsupportedFormat');
+    assert.equal(result.isolated, true);
+    assert.equal(result.loadStats.wasm, 'threads', `threadsError: ${result.loadStats.threadsError}`);
+    assert.equal(result.loadStats.threads, 2);
+    assert.equal(result.loadStats.threadsError, null);
+    assert.equal(result.workers, 1, 'workers × threads ≤ cores: one worker of 2 threads on 2 cores');
+    const worst = lowest(result.vectors);
+    console.log(`${browser.version}: threaded build vs native CLI over ${FACES.length} crops: lowest cosine ${worst.toFixed(7)}; ` +
+      `wasm memory ${(result.wasmBytes[0] / 2 ** 20).toFixed(1)} MiB; load`, result.loadStats.timings);
+    assert.ok(worst >= 0.9999, `lowest cosine ${worst}`);
+  });
+
+  test('cross-origin isolated on an engine without the threaded build: the single-threaded build, a worker per core, saying why', { skip: CAN[engine].threads && 'the engine runs the threaded build: the test before' }, async () => {
+    const result = await embedIn(server.url, '/tests/browser/page.html', { threads: 2, expectWorkers: 2 }, FACES.slice(0, 6));
+    assert.equal(result.isolated, true);
+    assert.equal(result.loadStats.wasm, CAN[engine].relaxedSimd ? 'relaxed-simd' : 'simd128');
+    assert.equal(result.loadStats.threads, 1);
+    assert.match(result.loadStats.threadsError, /no relaxed SIMD|no SharedArrayBuffer/);
+    assert.equal(result.workers, 2, 'the pool is sized for the single-threaded build: a worker per core');
+    console.log(`${browser.version}, isolated: ${result.loadStats.wasm} build; threadsError: ${result.loadStats.threadsError}`);
+    assert.ok(lowest(result.vectors) >= 0.9999);
+  });
+
+  test('not cross-origin isolated: the single-threaded build, saying why', async () => {
+    const plain = await startServer();
+    try {
+      const result = await embedIn(plain.url, '/tests/browser/page.html', { threads: 2, workers: 1 }, FACES.slice(0, 4));
+      assert.equal(result.isolated, false);
+      assert.notEqual(result.loadStats.wasm, 'threads');
+      assert.equal(result.loadStats.threads, 1);
+      assert.match(result.loadStats.threadsError, /cross-origin isolated/);
+      assert.ok(lowest(result.vectors) >= 0.9999);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  test('isolated, but a CSP refusing blob: workers keeps the threads from starting: the single-threaded build runs, the pool grows', { skip: !CAN[engine].threads && 'no threaded build on this engine' }, async () => {
+    // wasm-bindgen-rayon starts its threads from blob: URLs. The worker gets the policy too (a
+    // worker's CSP comes from its own response).
+    const csp = encodeURIComponent("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'");
+    const t0 = Date.now();
+    const result = await embedIn(server.url, `/tests/browser/page.html?csp=${csp}`,
+      { threads: 2, expectWorkers: 2, workerUrl: `/www/client/worker.js?csp=${csp}` }, FACES.slice(0, 4));
+    assert.equal(result.isolated, true);
     assert.notEqual(result.loadStats.wasm, 'threads');
     assert.equal(result.loadStats.threads, 1);
-    assert.match(result.loadStats.threadsError, /cross-origin isolated/);
+    assert.match(result.loadStats.threadsError, /Content-Security-Policy/);
+    assert.ok(Date.now() - t0 < 10000 + 60000, 'the refusal is seen at once, not after the timeout');
+    assert.equal(result.workers, 2, 'the pool is sized for the single-threaded build: a worker per core');
     assert.ok(lowest(result.vectors) >= 0.9999);
-  } finally {
-    await plain.close();
-  }
-});
-
-test('isolated, but a CSP refusing blob: workers keeps the threads from starting: the single-threaded build runs, the pool grows', async () => {
-  // wasm-bindgen-rayon starts its threads from blob: URLs. The worker gets the policy too (a
-  // worker's CSP comes from its own response).
-  const csp = encodeURIComponent("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'");
-  const t0 = Date.now();
-  const result = await embedIn(server.url, `/tests/browser/page.html?csp=${csp}`,
-    { threads: 2, expectWorkers: 2, workerUrl: `/www/client/worker.js?csp=${csp}` }, FACES.slice(0, 4));
-  assert.equal(result.isolated, true);
-  assert.notEqual(result.loadStats.wasm, 'threads');
-  assert.equal(result.loadStats.threads, 1);
-  assert.match(result.loadStats.threadsError, /Content-Security-Policy/);
-  assert.ok(Date.now() - t0 < 10000 + 60000, 'the refusal is seen at once, not after the timeout');
-  assert.equal(result.workers, 2, 'the pool is sized for the single-threaded build: a worker per core');
-  assert.ok(lowest(result.vectors) >= 0.9999);
+  });
 });

@@ -34,15 +34,21 @@ import { ApiError, newKey } from './api.js';
 /** @typedef {import('./contract.js').ErrorCode} ErrorCode */
 
 /**
+ * Bytes as the outbox keeps them: WebKit refuses a Blob in IndexedDB wherever its storage is
+ * ephemeral (Safari's private windows, WebKitGTK under automation: "Error preparing Blob/File
+ * data to be stored in object store"), so a Blob is stored as its bytes and type. Items queued
+ * as Blobs by an older page are read as they are.
+ * @typedef {{ bytes: ArrayBuffer, type: string }} StoredBlob
+ *
  * @typedef {object} PhotoPayload
  * @property {string} filename
- * @property {Blob} [file] the whole photo, when the teacher stores it
+ * @property {Blob | StoredBlob} [file] the whole photo, when the teacher stores it
  * @property {number} [width]
  * @property {number} [height]
  * @property {number} [size]
  *
  * @typedef {object} CropPayload
- * @property {Blob} blob the aligned crop (JPEG)
+ * @property {Blob | StoredBlob} blob the aligned crop (JPEG)
  * @property {Record<string, string>} query filename, box, landmarks, score (photo_id is filled in)
  *
  * @typedef {object} VectorPayload
@@ -108,6 +114,12 @@ function done(request) {
     }
   });
 }
+
+/** @param {Blob} blob @returns {Promise<StoredBlob>} */
+const stored = async (blob) => ({ bytes: await blob.arrayBuffer(), type: blob.type });
+
+/** @param {Blob | StoredBlob} kept @returns {Blob} */
+const asBlob = (kept) => (kept instanceof Blob ? kept : new Blob([kept.bytes], { type: kept.type }));
 
 /** @param {string} name @returns {Promise<IDBDatabase>} */
 function openDb(name) {
@@ -177,10 +189,11 @@ export class Outbox {
   /**
    * A photo's record (its metadata, or the whole photo with `file`). `key`, when given, names
    * the photo (e.g. a hash of its bytes and the lesson): added again, it is the same photo.
-   * @param {{session: number, key?: string} & PhotoPayload} photo
+   * @param {{session: number, key?: string, file?: Blob} & Omit<PhotoPayload, 'file'>} photo
    */
-  addPhoto({ session, key, ...payload }) {
+  async addPhoto({ session, key, file, ...rest }) {
     const k = key ?? newKey();
+    const payload = file ? { ...rest, file: await stored(file) } : rest;
     return this.#add({ kind: 'photo', ref: `photo:${k}`, parent: null, session, cropId: null, payload }, k);
   }
 
@@ -188,9 +201,9 @@ export class Outbox {
    * A face crop, of a photo added before (`photo`, its ref) or of none; `key` as for a photo.
    * @param {{session: number, photo?: string, blob: Blob, query: Record<string, string>, key?: string}} crop
    */
-  addCrop({ session, photo, blob, query, key }) {
+  async addCrop({ session, photo, blob, query, key }) {
     const k = key ?? newKey();
-    return this.#add({ kind: 'crop', ref: `crop:${k}`, parent: photo ?? null, session, cropId: null, payload: { blob, query } }, k);
+    return this.#add({ kind: 'crop', ref: `crop:${k}`, parent: photo ?? null, session, cropId: null, payload: { blob: await stored(blob), query } }, k);
   }
 
   /**
@@ -408,14 +421,15 @@ export class Outbox {
       if (item.kind === 'photo') {
         const p = /** @type {PhotoPayload} */ (item.payload);
         const answer = p.file
-          ? await api.call('SESSION_PHOTOS', [session], { method: 'POST', body: p.file, query: { filename: p.filename }, idempotencyKey: item.key })
+          ? await api.call('SESSION_PHOTOS', [session], { method: 'POST', body: asBlob(p.file), query: { filename: p.filename }, idempotencyKey: item.key })
           : await api.call('SESSION_PHOTOS', [session], { method: 'POST', json: { filename: p.filename, width: p.width, height: p.height, size: p.size }, idempotencyKey: item.key });
         await this.#acknowledge(item, answer.photo_id, answer);
         return answer.photo_id;
       }
       const c = /** @type {CropPayload} */ (item.payload);
       const query = parentId === null ? c.query : { ...c.query, photo_id: String(parentId) };
-      const answer = await api.call('SESSION_CROPS', [session], { method: 'POST', body: c.blob, query, headers: { 'content-type': c.blob.type || 'image/jpeg' }, idempotencyKey: item.key });
+      const blob = asBlob(c.blob);
+      const answer = await api.call('SESSION_CROPS', [session], { method: 'POST', body: blob, query, headers: { 'content-type': blob.type || 'image/jpeg' }, idempotencyKey: item.key });
       await this.#acknowledge(item, answer.crop_id, answer);
       return answer.crop_id;
     } catch (e) {

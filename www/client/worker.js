@@ -238,8 +238,9 @@ async function instantiateBuild(id, wasmUrl, bindingsUrl) {
 
 /**
  * Instantiates the fastest build this worker can run: the threaded one where threads were
- * asked for, relaxed SIMD validates and the page is cross-origin isolated (its memory is a
- * SharedArrayBuffer); else relaxed SIMD; else SIMD128. A threaded build that fails or does not
+ * asked for, relaxed SIMD validates, the page is cross-origin isolated and the engine has
+ * SharedArrayBuffer (its memory is one: WebKitGTK 2.50 has none even when isolated); else
+ * relaxed SIMD; else SIMD128. A threaded build that fails or does not
  * start its threads in time is dropped, with a warning and `threadsError`, for the
  * single-threaded one: the load goes on.
  * @param {number} id
@@ -250,8 +251,14 @@ async function instantiate(id, options) {
   const relaxed = WebAssembly.validate(RELAXED_SIMD_PROBE);
   const wanted = options.threads ?? 0;
   if (wanted > 1 && options.threadsWasmUrl && options.threadsBindingsUrl) {
-    if (!relaxed || !scope.crossOriginIsolated) {
-      threadsError = !relaxed ? 'no relaxed SIMD in this browser' : 'the page is not cross-origin isolated (COOP/COEP headers)';
+    // Every reason that holds, so that a support question gets the whole answer.
+    const missing = [
+      !relaxed && 'no relaxed SIMD in this browser',
+      !scope.crossOriginIsolated && 'the page is not cross-origin isolated (COOP/COEP headers)',
+      typeof SharedArrayBuffer !== 'function' && 'no SharedArrayBuffer in this browser',
+    ].filter(Boolean);
+    if (missing.length > 0) {
+      threadsError = missing.join('; ');
     } else {
       try {
         const built = await instantiateBuild(id, options.threadsWasmUrl, options.threadsBindingsUrl);

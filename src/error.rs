@@ -59,6 +59,13 @@ error_codes! {
     Timeout,
     /// The request was abandoned: the embedder was terminated first (JavaScript client).
     Cancelled,
+    /// The browser lacks something facenet-wasm cannot run without (WebAssembly SIMD, module
+    /// workers, OffscreenCanvas, createImageBitmap, IndexedDB); the message names each one in
+    /// words a teacher can pass on (JavaScript client).
+    BrowserUnsupported,
+    /// The device's storage refused what had to be kept (IndexedDB's quota): nothing of the
+    /// item was kept, nothing queued before is lost (JavaScript client).
+    StorageFull,
 }
 
 impl fmt::Display for ErrorCode {

@@ -97,10 +97,17 @@ for (const engine of ENGINES) describe(engine, () => {
       embedder.terminate();
       return { ms, dimension, loadStats: embedder.loadStats };
     });
-    console.log(`cached load: ${loaded.ms.toFixed(0)} ms`, loaded.loadStats.timings);
+    assert.equal(loaded.dimension, 128);
+    if (!CAN[engine].storageSurvivesReload) {
+      // WebKitGTK under WebDriver keeps its storage in memory only (as Safari's private windows
+      // do) and drops the Cache API's at a reload: the model is fetched again, and it still works.
+      console.log(`${page.version}: storage is ephemeral under automation: the model fetched again after a reload (${loaded.ms.toFixed(0)} ms)`);
+      assert.equal(loaded.loadStats.fromCache, false);
+      return;
+    }
+    console.log(`${page.version}: cached load: ${loaded.ms.toFixed(0)} ms`, loaded.loadStats.timings);
     assert.equal(modelRequests(), requestsBefore);
     assert.equal(loaded.loadStats.fromCache, true);
-    assert.equal(loaded.dimension, 128);
   });
 
   test('a corrupted cache entry is dropped and the model fetched again', async () => {
@@ -111,8 +118,10 @@ for (const engine of ENGINES) describe(engine, () => {
       const good = new Uint8Array(await (await cache.match(key)).arrayBuffer());
       await cache.put(key, new Response(good.subarray(0, 1000000)));  // truncated
       const embedder = await fe.FaceEmbedder.create({ workers: 1 });
+      // WebKit finishes writing a Cache API entry after put() resolves: let it before terminating.
+      let again;
+      for (let i = 0; i < 50 && (again = await cache.match(key)) && (await again.clone().arrayBuffer()).byteLength !== good.length; i++) await new Promise((r) => setTimeout(r, 100));
       embedder.terminate();
-      const again = await cache.match(key);
       return { fromCache: embedder.loadStats.fromCache, restored: again ? (await again.arrayBuffer()).byteLength : 0 };
     }, MANIFEST.sha256);
     assert.equal(modelRequests(), requestsBefore + 1);
@@ -239,6 +248,33 @@ for (const engine of ENGINES) describe(engine, () => {
     const { violations, ...outcome } = result;
     assert.deepEqual(outcome, { ok: true, dimension: 128, model: 'facenet', crossOriginIsolated: false });
     assert.deepEqual(violations, [], 'no securitypolicyviolation event');
+  });
+
+  test('a browser lacking what the models need: BrowserUnsupported naming each lack in words, before anything is fetched', async () => {
+    const requestsBefore = server.state.requests.length;
+    const result = await inPage(async (fe) => {
+      const code = async (promise) => { try { await promise; return null; } catch (e) { return { code: e.code, message: e.message, missing: e.missing }; } };
+      const here = fe.missingFeatures();
+      // This engine without two of them (an older Safari, say): the page's globals hidden.
+      const saved = { OffscreenCanvas: globalThis.OffscreenCanvas, createImageBitmap: globalThis.createImageBitmap };
+      Object.assign(globalThis, { OffscreenCanvas: undefined, createImageBitmap: undefined });
+      const embedder = await code(fe.FaceEmbedder.create({ workers: 1 }));
+      Object.assign(globalThis, saved);
+      const idb = Object.getOwnPropertyDescriptor(globalThis, 'indexedDB');
+      Object.defineProperty(globalThis, 'indexedDB', { value: undefined, configurable: true });
+      const { Outbox } = await import('/www/client/outbox.js');
+      const outbox = await code(Outbox.open({ api: /** @type {any} */ (null), databaseId: 'a'.repeat(32) }));
+      if (idb) Object.defineProperty(globalThis, 'indexedDB', idb); else delete globalThis.indexedDB;
+      return { here, embedder, outbox, restored: fe.missingFeatures() };
+    });
+    assert.deepEqual(result.here, [], `${page.version} has everything`);
+    assert.deepEqual(result.restored, []);
+    assert.equal(result.embedder.code, 'BrowserUnsupported');
+    assert.deepEqual(result.embedder.missing, ['offscreen-canvas', 'image-bitmap']);
+    assert.match(result.embedder.message, /^This browser cannot recognise faces: it lacks OffscreenCanvas \(.*\); createImageBitmap \(.*\)\. Use a current/);
+    assert.deepEqual([result.outbox.code, result.outbox.missing], ['BrowserUnsupported', ['indexeddb']]);
+    const fetched = server.state.requests.slice(requestsBefore).filter((r) => r.includes('/pkg/') || r.includes('/models/'));
+    assert.deepEqual(fetched, [], 'nothing downloaded for a browser that cannot run it');
   });
 
   test("the client's error codes begin with the Rust core's, in order", async () => {

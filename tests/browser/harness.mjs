@@ -32,13 +32,14 @@ export const ENGINES = (process.env.FACENET_ENGINES ?? 'chromium,firefox,webkit'
  * What each engine can run, as seen on this machine's Debian builds (Chromium 156, Firefox ESR
  * 153, WebKitGTK 2.50): what the tests expect of it, and the README's support table. WebKitGTK
  * validates no relaxed SIMD and has no `SharedArrayBuffer` even when cross-origin isolated, so
- * the threaded build (relaxed SIMD + atomics) cannot run there.
- * @type {Record<string, { relaxedSimd: boolean, threads: boolean }>}
+ * the threaded build (relaxed SIMD + atomics) cannot run there; and its storage under WebDriver
+ * is memory only (as in Safari's private windows): the Cache API's is gone after a reload.
+ * @type {Record<string, { relaxedSimd: boolean, threads: boolean, storageSurvivesReload: boolean }>}
  */
 export const CAN = {
-  chromium: { relaxedSimd: true, threads: true },
-  firefox: { relaxedSimd: true, threads: true },
-  webkit: { relaxedSimd: false, threads: false },
+  chromium: { relaxedSimd: true, threads: true, storageSurvivesReload: true },
+  firefox: { relaxedSimd: true, threads: true, storageSurvivesReload: true },
+  webkit: { relaxedSimd: false, threads: false, storageSurvivesReload: false },
 };
 
 /** The MiniBrowser WebKitWebDriver starts (webkit2gtk-4.1, Debian's path). */

@@ -211,6 +211,35 @@ for (const engine of ENGINES) describe(engine, () => {
     crops.forEach((c, k) => assert.ok(near(c.vector, vectors[k])));
   });
 
+  test('a full device: StorageFull for the item that did not fit, and what was queued before is kept', async () => {
+    const session = await newSession(`outbox: storage full (${engine})`);
+    const answer = await inPage(`
+      const box = await open(args.db);
+      await box.addPhoto({ session: args.session, filename: 'first.jpg', width: 640, height: 480, size: 1000 });
+      // The quota reached: IndexedDB aborts the next write with a QuotaExceededError, as a full
+      // device's does (injected: the test cannot fill this machine's disk).
+      const transaction = IDBDatabase.prototype.transaction;
+      IDBDatabase.prototype.transaction = function (...a) {
+        const tx = transaction.apply(this, a);
+        if (a[1] === 'readwrite') {
+          Object.defineProperty(tx, 'error', { value: new DOMException('The quota has been exceeded.', 'QuotaExceededError') });
+          setTimeout(() => { try { tx.abort(); } catch { /* finished */ } });
+        }
+        return tx;
+      };
+      let refused;
+      try { await box.addCrop({ session: args.session, blob: await face(0), query: { filename: 'face.jpg' } }); } catch (e) { refused = [e.code, e.message]; }
+      IDBDatabase.prototype.transaction = transaction;
+      const pending = await box.pending();
+      const sent = await flushAll(box);
+      box.close();
+      return { refused, pending, sent };`, { db: 'full', session });
+    assert.equal(answer.refused?.[0], 'StorageFull');
+    assert.match(answer.refused[1], /storage is full, so the item was not kept/);
+    assert.equal(answer.pending, 1, 'the photo queued before is still there');
+    assert.deepEqual(answer.sent, { sent: 1, attention: 0, pending: 0 });
+  });
+
   test('the API client: typed rejections at once, transient failures retried, a create retried is one object', async () => {
     server.state.faultPath = /^\/api\/attendance\/sessions\/$/;
     server.state.faults = ['lost', 502];

@@ -185,4 +185,20 @@ for (const engine of ENGINES) describe(engine, () => {
     assert.match(caption, /30 faces/);
     await page.close();
   });
+
+  test('a browser lacking what finding faces needs: the page says so in words, and nothing is sent', async () => {
+    const page = await browser.newPage(`${server.url}/#token=${TOKEN}`);
+    await page.locator('#who', { hasText: 'Signed in as' }).waitFor();
+    assert.equal(await page.locator('#unsupported').isHidden(), true, `${page.version} has everything`);
+    await page.locator('#session-name').fill('Old browser');
+    await page.locator('#session-name').press('Enter');
+    await page.locator('#photos-section').waitFor({ state: 'visible' });
+    const photosBefore = rows('SELECT COUNT(*) FROM photos')[0][0];
+    await page.evaluate(() => { Object.assign(globalThis, { OffscreenCanvas: undefined }); });
+    await page.locator('#photo-files').setInputFiles(join(ROOT, 'tests/photos/sample1.jpg'));
+    await page.locator('#message', { hasText: 'This browser cannot recognise faces: it lacks OffscreenCanvas' }).waitFor();
+    console.log(`${page.version}: ${await page.locator('#message').textContent()}`);
+    assert.equal(rows('SELECT COUNT(*) FROM photos')[0][0], photosBefore);
+    await page.close();
+  });
 });

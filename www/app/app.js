@@ -6,7 +6,7 @@
 // faces grouped for one-click enrolment; and finalises it. Crops cut elsewhere can be dropped
 // too. Plain DOM, no framework.
 
-import { FaceEmbedder } from '../client/facenet.js';
+import { FaceEmbedder, missingFeatures, unsupported } from '../client/facenet.js';
 import { DOUBTS } from '../client/contract.js';
 import { MODEL_VERSION_LENGTH } from '../client/protocol.js';
 import { $, api, download, el, enrollByName, outbox, outboxEvents, say, sayError, send, server, tokenInput } from './page.js';
@@ -695,6 +695,15 @@ $('register-csv').addEventListener('click', (event) => { event.preventDefault();
 $('finalize').addEventListener('click', () => record('FINALIZE'));
 $('reopen').addEventListener('click', () => record('REOPEN'));
 school.onClass = () => { loadSessions(); };
+// A browser lacking what finding faces needs says so first, in words a teacher can pass on; the
+// register can still be taken and corrected by hand.
+const missing = missingFeatures();
+if (missing.length > 0) {
+  const notice = $('unsupported');
+  notice.textContent = unsupported(missing).message;
+  notice.hidden = false;
+  for (const id of ['files', 'photo-files', 'generate']) /** @type {HTMLInputElement} */ ($(id)).disabled = true;
+}
 registerServiceWorker();
 signIn().then(async () => {
   if (!school.offline) return loadSessions();

@@ -15,7 +15,7 @@ const SHELL = [
   '/www/app/index.html', '/www/app/app.css', '/www/app/app.js', '/www/app/page.js', '/www/app/school.js',
   '/www/app/outbox-view.js', '/www/app/offline.js', '/www/app/manifest.webmanifest', '/www/app/icon.svg',
   '/www/client/facenet.js', '/www/client/worker.js', '/www/client/protocol.js', '/www/client/contract.js',
-  '/www/client/api.js', '/www/client/outbox.js',
+  '/www/client/api.js', '/www/client/outbox.js', '/www/client/support.js',
   '/pkg/facenet_wasm.js', '/pkg/facenet_wasm_bg.wasm', '/pkg/facenet_wasm_relaxed_bg.wasm',
   '/pkg/threads/facenet_wasm.js', '/pkg/threads/facenet_wasm_bg.wasm',
   '/models/facenet.json', '/models/retinaface.json',

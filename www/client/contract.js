@@ -6,26 +6,28 @@
  * The stable error codes: `error.code` in the client, `error_type` in the HTTP API.
  * @typedef {'DecodeError'|'UnsupportedFormat'|'ImageTooLarge'|'ImageTooSmall'|'InvalidInput'|
  *   'ModelLoadError'|'UnknownModel'|'InferenceError'|'FetchError'|'WorkerCrashed'|
- *   'Timeout'|'Cancelled'|'CropNotFound'|'NotFound'|'InvalidRequest'|
- *   'EmbeddingExists'|'InvalidEmbedding'|'Unauthorized'|'Forbidden'|'Conflict'|
- *   'RegisterFinalized'|'ConsentRequired'|'PoorReference'|'IdempotencyKeyReused'|'EndpointMoved'|
- *   'MethodNotAllowed'|'PayloadTooLarge'|'TooManyRequests'|'InternalError'} ErrorCode
+ *   'Timeout'|'Cancelled'|'BrowserUnsupported'|'StorageFull'|'CropNotFound'|
+ *   'NotFound'|'InvalidRequest'|'EmbeddingExists'|'InvalidEmbedding'|'Unauthorized'|
+ *   'Forbidden'|'Conflict'|'RegisterFinalized'|'ConsentRequired'|'PoorReference'|
+ *   'IdempotencyKeyReused'|'EndpointMoved'|'MethodNotAllowed'|'PayloadTooLarge'|'TooManyRequests'|
+ *   'InternalError'} ErrorCode
  */
 
 /** @type {readonly ErrorCode[]} */
 export const ERROR_CODES = Object.freeze([
   'DecodeError', 'UnsupportedFormat', 'ImageTooLarge', 'ImageTooSmall', 'InvalidInput',
   'ModelLoadError', 'UnknownModel', 'InferenceError', 'FetchError', 'WorkerCrashed',
-  'Timeout', 'Cancelled', 'CropNotFound', 'NotFound', 'InvalidRequest',
-  'EmbeddingExists', 'InvalidEmbedding', 'Unauthorized', 'Forbidden', 'Conflict',
-  'RegisterFinalized', 'ConsentRequired', 'PoorReference', 'IdempotencyKeyReused', 'EndpointMoved',
-  'MethodNotAllowed', 'PayloadTooLarge', 'TooManyRequests', 'InternalError',
+  'Timeout', 'Cancelled', 'BrowserUnsupported', 'StorageFull', 'CropNotFound',
+  'NotFound', 'InvalidRequest', 'EmbeddingExists', 'InvalidEmbedding', 'Unauthorized',
+  'Forbidden', 'Conflict', 'RegisterFinalized', 'ConsentRequired', 'PoorReference',
+  'IdempotencyKeyReused', 'EndpointMoved', 'MethodNotAllowed', 'PayloadTooLarge', 'TooManyRequests',
+  'InternalError',
 ]);
 
 /**
  * The HTTP status each code is answered with by the API. The browser client alone raises
  * 'ModelLoadError', 'UnknownModel', 'InferenceError', 'FetchError', 'WorkerCrashed',
- * 'Cancelled'.
+ * 'Cancelled', 'BrowserUnsupported', 'StorageFull'.
  * @type {Readonly<Partial<Record<ErrorCode, number>>>}
  */
 export const HTTP_STATUS = Object.freeze({

@@ -13,8 +13,10 @@
 
 import { authorization } from './api.js';
 import { CACHE_NAME, FaceEmbedError, fromWire } from './protocol.js';
+import { EMBEDDER_NEEDS, missingFeatures, unsupported } from './support.js';
 
 export { FaceEmbedError, ERROR_CODES, CACHE_NAME } from './protocol.js';
+export { FEATURES, missingFeatures, unsupported } from './support.js';
 
 /** @typedef {import('./protocol.js').ErrorCode} ErrorCode */
 /** @typedef {import('./protocol.js').Progress} Progress */
@@ -202,11 +204,14 @@ export class FaceEmbedder {
   /**
    * Starts the pool and resolves once the first worker has the model (downloading it once;
    * the other workers then load it from the cache). Rejects with `ModelLoadError` or
-   * `UnknownModel` if the model cannot be loaded.
+   * `UnknownModel` if the model cannot be loaded, and with `BrowserUnsupported` (before anything
+   * downloads) where the browser lacks what the models need (support.js).
    * @param {FaceEmbedderOptions} [options]
    * @returns {Promise<FaceEmbedder>}
    */
   static async create(options = {}) {
+    const missing = missingFeatures(EMBEDDER_NEEDS);
+    if (missing.length > 0) throw unsupported(missing);
     const embedder = new FaceEmbedder(options);
     const threads = embedder.#init.threads ?? 0;
     try {

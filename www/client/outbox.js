@@ -29,6 +29,7 @@
 //   backup, a reset, another school's server).
 
 import { ApiError, newKey } from './api.js';
+import { missingFeatures, unsupported } from './support.js';
 
 /** @typedef {import('./api.js').ApiClient} ApiClient */
 /** @typedef {import('./contract.js').ErrorCode} ErrorCode */
@@ -101,16 +102,29 @@ const ITEMS = 'items';
 const SENT = 'sent';
 const BATCH = 200;
 
+/**
+ * What IndexedDB failed with, as the outbox's caller sees it: a full device is 'StorageFull'
+ * (nothing of the item was kept; what waited before is still there); an abort without an error
+ * says so rather than rejecting with null.
+ * @param {DOMException | null} error
+ */
+function failure(error) {
+  if (error?.name === 'QuotaExceededError') {
+    return new ApiError('StorageFull', `this device's storage is full, so the item was not kept: free some space (or let what waits be sent first) and try again (${error.message})`);
+  }
+  return error ?? new Error('IndexedDB aborted the transaction without saying why');
+}
+
 /** @param {IDBRequest | IDBTransaction} request @returns {Promise<any>} */
 function done(request) {
   return new Promise((resolve, reject) => {
     if ('oncomplete' in request) {
       request.oncomplete = () => resolve(undefined);
-      request.onerror = () => reject(request.error);
-      request.onabort = () => reject(request.error);
+      request.onerror = () => reject(failure(request.error));
+      request.onabort = () => reject(failure(request.error));
     } else {
       request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
+      request.onerror = () => reject(failure(request.error));
     }
   });
 }
@@ -165,6 +179,7 @@ export class Outbox {
    */
   static async open(options) {
     if (!/^[0-9a-f]{8,64}$/.test(options.databaseId)) throw new ApiError('InvalidInput', `not a database_id: ${options.databaseId}`);
+    if (missingFeatures(['indexeddb']).length > 0) throw unsupported(['indexeddb']);
     return new Outbox(options, await openDb(`${options.dbName ?? DEFAULT_DB}-${options.databaseId}`));
   }
 

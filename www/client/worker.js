@@ -304,11 +304,43 @@ async function startThreads(threadedBindings, threads, timeoutMs) {
     scope.addEventListener('securitypolicyviolation', onViolation);
   });
   try {
+    await Promise.race([blobWorkersStart(Math.min(timeoutMs, 5000)), refused]);
     await Promise.race([threadedBindings.initThreadPool(threads), refused]);
   } finally {
     clearTimeout(timer);
     scope.removeEventListener('securitypolicyviolation', onViolation);
   }
+}
+
+/**
+ * Resolves once a blob: worker (what the threads are started from) runs here, and rejects at
+ * once where one cannot: Chromium reports a CSP refusal as a securitypolicyviolation event (seen
+ * above), Firefox 153 only as the worker's error event, which the thread pool never surfaces
+ * (it would wait for its threads until the timeout).
+ * @param {number} timeoutMs
+ */
+function blobWorkersStart(timeoutMs) {
+  const url = URL.createObjectURL(new Blob(['postMessage(0)'], { type: 'text/javascript' }));
+  const refusedHere = "blob: workers do not start here (a Content-Security-Policy without worker-src blob:?), and the threads' workers are blob: workers";
+  return new Promise((resolve, reject) => {
+    let probe;
+    try {
+      probe = new Worker(url);
+    } catch (error) {
+      URL.revokeObjectURL(url);
+      reject(new Error(`${refusedHere}: ${error}`));
+      return;
+    }
+    const end = (/** @type {Error | null} */ error) => {
+      clearTimeout(timer);
+      probe.terminate();
+      URL.revokeObjectURL(url);
+      if (error) reject(error); else resolve(undefined);
+    };
+    const timer = setTimeout(() => end(new Error(`${refusedHere}: none answered in ${timeoutMs} ms`)), timeoutMs);
+    probe.onmessage = () => end(null);
+    probe.onerror = () => end(new Error(refusedHere));
+  });
 }
 
 /**

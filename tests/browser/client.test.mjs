@@ -110,7 +110,7 @@ for (const engine of ENGINES) describe(engine, () => {
     assert.equal(loaded.loadStats.fromCache, true);
   });
 
-  test('a corrupted cache entry is dropped and the model fetched again', async () => {
+  test('a corrupted cache entry is dropped and the model fetched again', { skip: !CAN[engine].storageSurvivesReload && 'no cache entry survives the reload before (storage is ephemeral under automation)' }, async () => {
     const requestsBefore = modelRequests();
     const fromCache = await inPage(async (fe, sha) => {
       const cache = await caches.open(fe.CACHE_NAME);
@@ -118,10 +118,8 @@ for (const engine of ENGINES) describe(engine, () => {
       const good = new Uint8Array(await (await cache.match(key)).arrayBuffer());
       await cache.put(key, new Response(good.subarray(0, 1000000)));  // truncated
       const embedder = await fe.FaceEmbedder.create({ workers: 1 });
-      // WebKit finishes writing a Cache API entry after put() resolves: let it before terminating.
-      let again;
-      for (let i = 0; i < 50 && (again = await cache.match(key)) && (await again.clone().arrayBuffer()).byteLength !== good.length; i++) await new Promise((r) => setTimeout(r, 100));
       embedder.terminate();
+      const again = await cache.match(key);
       return { fromCache: embedder.loadStats.fromCache, restored: again ? (await again.arrayBuffer()).byteLength : 0 };
     }, MANIFEST.sha256);
     assert.equal(modelRequests(), requestsBefore + 1);

@@ -32,7 +32,7 @@ test('the session page on the Django example project: crops embedded in the brow
   await page.locator('#session-name').press('Enter');
   await page.locator('#crops-section').waitFor({ state: 'visible' });
   await page.locator('#files').setInputFiles(CROPS.map((f) => join(ROOT, 'tests/faces', f)));
-  await page.locator(`.crop >> nth=${CROPS.length - 1}`).waitFor();
+  await page.locator('.crop').nth(CROPS.length - 1).waitFor();
   await page.locator('#generate').click();
   await page.waitForFunction((n) => document.querySelectorAll('.badge[data-status="uploaded"]').length === n, CROPS.length, { timeout: 5 * 60 * 1000 });
   const status = await page.locator('#model-status').textContent();

@@ -243,8 +243,17 @@ const DRIVERS = {
             },
             screenshot: async (path) => { writeFileSync(path, Buffer.from(await inTab(handle, 'GET', '/screenshot'), 'base64')); },
             close: async () => {
-              // The session's last window stays (closing it would end the session).
-              if ((await command('GET', `${at}/window/handles`)).length > 1) { await inTab(handle, 'DELETE', '/window'); current = null; }
+              // The session's last window stays (closing it would end the session), left blank.
+              if ((await command('GET', `${at}/window/handles`)).length === 1) {
+                await inTab(handle, 'POST', '/url', { url: 'about:blank' });
+                unused = handle;
+                return;
+              }
+              /** @type {string[]} */
+              const left = await inTab(handle, 'DELETE', '/window');
+              // WebDriver's next command needs a current window that is open.
+              await command('POST', `${at}/window`, { handle: left[0] });
+              current = left[0];
             },
           };
         },
@@ -375,6 +384,15 @@ export class Page {
   /** @param {string} css @param {{ hasText?: string }} [options] */
   locator(css, options = {}) { return new Locator(this, [{ css, hasText: options.hasText }]); }
 
+  /** Where the page is and what it says in its alerts: for a timeout's message. */
+  async situation() {
+    try {
+      return await this.tab.evaluate(`'at ' + location.href + '; alerts: ' + JSON.stringify([...document.querySelectorAll('[role=alert]')].map((e) => e.textContent).filter(Boolean))`);
+    } catch (e) {
+      return `the page does not answer: ${e instanceof Error ? e.message : e}`;
+    }
+  }
+
   /** @param {{ path: string }} options */
   screenshot({ path }) { return this.tab.screenshot(path); }
 
@@ -467,7 +485,7 @@ export class Locator {
         return state === 'visible' ? shown : !shown;
       }`, state);
       if (ok) return;
-      if (Date.now() > until) throw new Error(`${this.page.version}: timed out after ${timeout} ms waiting for ${this} to be ${state}`);
+      if (Date.now() > until) throw new Error(`${this.page.version}: timed out after ${timeout} ms waiting for ${this} to be ${state}; ${await this.page.situation()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

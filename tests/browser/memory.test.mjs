@@ -57,8 +57,12 @@ for (const engine of ENGINES) describe(engine, () => {
     const end = figures.curve.at(-1);
     // wasm memory never shrinks, so any leak in the Rust side shows as growth.
     assert.equal(end.wasm, warm.wasm, 'wasm memory grew after the warm-up');
-    if (end.pageHeap !== null) assert.ok(end.pageHeap - warm.pageHeap < 2 * 1048576, 'page JS heap grew by 2 MB or more');
-    if (end.workerHeap !== null) assert.ok(end.workerHeap - warm.workerHeap < 2 * 1048576, 'worker JS heap grew by 2 MB or more');
+    // JS heaps breathe with what each photo's faces leave for the collector (crops as ImageData,
+    // ImageBitmap and Blob: ~0.4 MB a photo, ~80 MB over 200 if kept): the lower of the last two
+    // points against the warm-up's, 4 MB allowed.
+    const settled = (key) => Math.min(...figures.curve.slice(-2).map((f) => f[key]));
+    if (end.pageHeap !== null) assert.ok(settled('pageHeap') - warm.pageHeap < 4 * 1048576, 'page JS heap grew by 4 MB or more');
+    if (end.workerHeap !== null) assert.ok(settled('workerHeap') - warm.workerHeap < 4 * 1048576, 'worker JS heap grew by 4 MB or more');
     assert.equal(figures.workersAfter, 0, 'terminate() leaves no worker');
   });
 });

@@ -216,20 +216,20 @@ for (const engine of ENGINES) describe(engine, () => {
     const answer = await inPage(`
       const box = await open(args.db);
       await box.addPhoto({ session: args.session, filename: 'first.jpg', width: 640, height: 480, size: 1000 });
-      // The quota reached: IndexedDB aborts the next write with a QuotaExceededError, as a full
-      // device's does (injected: the test cannot fill this machine's disk).
-      const transaction = IDBDatabase.prototype.transaction;
-      IDBDatabase.prototype.transaction = function (...a) {
-        const tx = transaction.apply(this, a);
-        if (a[1] === 'readwrite') {
-          Object.defineProperty(tx, 'error', { value: new DOMException('The quota has been exceeded.', 'QuotaExceededError') });
-          setTimeout(() => { try { tx.abort(); } catch { /* finished */ } });
-        }
-        return tx;
+      // The quota reached: IndexedDB aborts the transaction of the next write with a
+      // QuotaExceededError, as a full device's does (injected: the test cannot fill this
+      // machine's disk).
+      const put = IDBObjectStore.prototype.put;
+      IDBObjectStore.prototype.put = function (...a) {
+        const request = put.apply(this, a);
+        Object.defineProperty(this.transaction, 'error', { value: new DOMException('The quota has been exceeded.', 'QuotaExceededError') });
+        this.transaction.abort();
+        return request;
       };
+      const blob = await face(0);
       let refused;
-      try { await box.addCrop({ session: args.session, blob: await face(0), query: { filename: 'face.jpg' } }); } catch (e) { refused = [e.code, e.message]; }
-      IDBDatabase.prototype.transaction = transaction;
+      try { await box.addCrop({ session: args.session, blob, query: { filename: 'face.jpg' } }); } catch (e) { refused = [e.code, e.message]; }
+      IDBObjectStore.prototype.put = put;
       const pending = await box.pending();
       const sent = await flushAll(box);
       box.close();

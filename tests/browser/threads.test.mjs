@@ -50,8 +50,11 @@ for (const engine of ENGINES) describe(engine, () => {
 
   test('cross-origin isolated: one worker, a thread per core, the native vectors (cosine ≥ 0.9999); a bad crop fails alone', { skip: !CAN[engine].threads && 'no threaded build on this engine: the next test' }, async () => {
     // A batch goes to the threaded worker in groups run a crop per thread: the bad crop shares a group.
-    const result = await embedIn(server.url, '/tests/browser/page.html', { threads: 2 }, [...FACES.slice(0, 5), 'not-an-image', ...FACES.slice(5)]);
+    // The memory maximum a 2 GB tablet gets (threadLimits): the model, its plan and a batch fit.
+    const result = await embedIn(server.url, '/tests/browser/page.html', { threads: 2, maxMemoryMB: 512 }, [...FACES.slice(0, 5), 'not-an-image', ...FACES.slice(5)]);
     assert.equal(result.vectors.splice(5, 1)[0], 'UnsupportedFormat');
+    assert.equal(result.loadStats.maxMemoryMB, 512);
+    assert.ok(result.wasmBytes[0] <= 512 * 2 ** 20);
     assert.equal(result.isolated, true);
     assert.equal(result.loadStats.wasm, 'threads', `threadsError: ${result.loadStats.threadsError}`);
     assert.equal(result.loadStats.threads, 2);
@@ -72,6 +75,30 @@ for (const engine of ENGINES) describe(engine, () => {
     assert.equal(result.workers, 2, 'the pool is sized for the single-threaded build: a worker per core');
     console.log(`${browser.version}, isolated: ${result.loadStats.wasm} build; threadsError: ${result.loadStats.threadsError}`);
     assert.ok(lowest(result.vectors) >= 0.9999);
+  });
+
+  test('the threaded build sized for the device: a quarter of its memory (512–1024 MB), 2 threads at 2 GB or less', async () => {
+    const page = await browser.newPage(`${server.url}/tests/browser/page.html`);
+    try {
+      const limits = await page.evaluate(async () => {
+        const { threadLimits } = await import('/www/client/facenet.js');
+        return {
+          here: threadLimits(), tablet: threadLimits({}, { deviceMemory: 2 }), phone: threadLimits({}, { deviceMemory: 0.5 }),
+          laptop: threadLimits({}, { deviceMemory: 8 }), untold: threadLimits({}, {}),
+          asked: threadLimits({ maxMemoryMB: 768 }, { deviceMemory: 2 }), tooSmall: threadLimits({ maxMemoryMB: 64 }), tooLarge: threadLimits({ maxMemoryMB: 4096 }),
+        };
+      });
+      console.log(`${browser.version}: threadLimits() here: ${JSON.stringify(limits.here)}`);
+      assert.deepEqual(limits.tablet, { maxMemoryMB: 512, threads: 2 });
+      assert.deepEqual(limits.phone, { maxMemoryMB: 512, threads: 2 });
+      assert.deepEqual(limits.laptop, { maxMemoryMB: 1024, threads: 8 });
+      assert.deepEqual(limits.untold, { maxMemoryMB: 1024, threads: 8 });
+      assert.deepEqual(limits.asked, { maxMemoryMB: 768, threads: 2 });
+      assert.equal(limits.tooSmall.maxMemoryMB, 512);
+      assert.equal(limits.tooLarge.maxMemoryMB, 1024);
+    } finally {
+      await page.close();
+    }
   });
 
   test('not cross-origin isolated: the single-threaded build, saying why', async () => {

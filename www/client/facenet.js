@@ -71,6 +71,9 @@ export { FEATURES, missingFeatures, unsupported } from './support.js';
  *   back to the single-threaded one and the pool grows to the single-threaded size.
  * @property {number} [threadsTimeoutMs] how long the threads may take to start before a worker
  *   falls back to the single-threaded build (default 10000)
+ * @property {number} [maxMemoryMB] the threaded build's memory maximum per worker, in MB, which
+ *   the browser reserves when the worker starts (default and bounds: `threadLimits`); the
+ *   single-threaded builds grow their memory as needed and reserve nothing
  * @property {string | URL} [threadsBindingsUrl] default: ../../pkg/threads/facenet_wasm.js
  * @property {string | URL} [threadsWasmUrl] default: ../../pkg/threads/facenet_wasm_bg.wasm
  * @property {number} [timeoutMs] per request, once it reaches a worker (default 30000)
@@ -102,6 +105,8 @@ export { FEATURES, missingFeatures, unsupported } from './support.js';
  * @property {import('./protocol.js').WasmBuild} wasm
  * @property {number} threads
  * @property {string | null} threadsError
+ * @property {number | null} maxMemoryMB the threaded build's memory maximum (threadLimits); null
+ *   for the single-threaded builds, whose memory has none
  * @property {import('./protocol.js').LoadTimings} timings
  */
 
@@ -142,9 +147,37 @@ const cores = () => Math.max(navigator.hardwareConcurrency || 1, 1);
  */
 function threadsPerWorker(options) {
   const asked = options.threads ?? 'auto';
-  const share = Math.floor(cores() / Math.max(1, options.workers ?? 1));
+  const share = Math.min(threadLimits().threads, Math.floor(cores() / Math.max(1, options.workers ?? 1)));
   if (asked !== 'auto') return Math.max(0, Math.min(Math.floor(asked), share));
   return globalThis.crossOriginIsolated ? Math.min(8, share) : 0;
+}
+
+/** The threaded build's own memory maximum (scripts/build-wasm: --max-memory), in MB. */
+export const BUILD_MAX_MEMORY_MB = 1024;
+
+/**
+ * The threaded build's limits on this device, sized so that a 2 GB tablet is not pushed over.
+ * A shared wasm memory reserves its maximum when it is made (iOS kills a tab that reserves too
+ * much; a 32-bit or small Android device fails the allocation), so its maximum is a quarter of
+ * the device's memory where the browser says (`navigator.deviceMemory`: Chromium, in steps of
+ * 0.25–8 GB), between 512 MB (a worker with FaceNet, the detector and a 12-megapixel photo peaks
+ * near 400 MB) and the build's 1024 MB; 1024 MB where the browser does not say. Threads: at most
+ * 8, at most 2 on a device of 2 GB or less (each thread is a Web Worker of its own).
+ * `maxMemoryMB` overrides the memory, within 512 MB and the build's maximum.
+ *
+ *   threadLimits()                    // { maxMemoryMB: 512, threads: 2 } on a 2 GB tablet
+ *   threadLimits({ maxMemoryMB: 768 }) // { maxMemoryMB: 768, threads: … }
+ * @param {{ maxMemoryMB?: number }} [options]
+ * @param {{ deviceMemory?: number }} [device] what the browser says (default: navigator)
+ * @returns {{ maxMemoryMB: number, threads: number }}
+ */
+export function threadLimits(options = {}, device = /** @type {{ deviceMemory?: number }} */ (globalThis.navigator ?? {})) {
+  const gb = typeof device.deviceMemory === 'number' && device.deviceMemory > 0 ? device.deviceMemory : null;
+  const wanted = options.maxMemoryMB ?? (gb === null ? BUILD_MAX_MEMORY_MB : (gb * 1024) / 4);
+  return {
+    maxMemoryMB: Math.round(Math.min(BUILD_MAX_MEMORY_MB, Math.max(512, wanted))),
+    threads: gb !== null && gb <= 2 ? 2 : 8,
+  };
 }
 
 /** @param {string | URL | undefined} url @param {string} fallback */
@@ -170,7 +203,7 @@ export class FaceEmbedder {
    * unless 'threads') and, when threads were asked for and are not running, why (`threadsError`).
    * @type {LoadStats}
    */
-  loadStats = { fromCache: false, wasm: 'simd128', threads: 1, threadsError: null, timings: { compileMs: 0, modelMs: 0, planMs: 0, warmMs: 0, totalMs: 0 } };
+  loadStats = { fromCache: false, wasm: 'simd128', threads: 1, threadsError: null, maxMemoryMB: null, timings: { compileMs: 0, modelMs: 0, planMs: 0, warmMs: 0, totalMs: 0 } };
   /** How many workers were replaced after a crash or a timeout. */
   restarts = 0;
   /** Workers that died while loading, in a row: past 3, stop replacing them. */
@@ -196,6 +229,7 @@ export class FaceEmbedder {
       detectorOptions: { maxSide: options.maxSide, minScore: options.minScore },
       threads: threadsPerWorker(options),
       threadsTimeoutMs: options.threadsTimeoutMs,
+      maxMemoryMB: threadLimits(options).maxMemoryMB,
       threadsBindingsUrl: resolveUrl(options.threadsBindingsUrl, '../../pkg/threads/facenet_wasm.js'),
       threadsWasmUrl: resolveUrl(options.threadsWasmUrl, '../../pkg/threads/facenet_wasm_bg.wasm'),
     };
@@ -462,7 +496,7 @@ export class FaceEmbedder {
       if (!this.info.modelName) {
         this.info = { modelName: loaded.modelName, modelVersion: loaded.modelVersion, dimension: loaded.dimension };
         this.loadStats = { fromCache: loaded.fromCache, wasm: loaded.wasm, threads: loaded.threads,
-          threadsError: loaded.threadsError, timings: loaded.timings };
+          threadsError: loaded.threadsError, maxMemoryMB: loaded.maxMemoryMB, timings: loaded.timings };
       }
       slot.capacity = loaded.wasm === 'threads' ? loaded.threads : 1;
       slot.ready = true;

@@ -91,6 +91,8 @@ export function fromWire(wire) {
  * @property {string | null} [threadsWasmUrl] URL of the threaded build's .wasm (relaxed SIMD + atomics)
  * @property {number} [threadsTimeoutMs] how long the threads may take to start before the
  *   worker falls back to the single-threaded build (default 10000)
+ * @property {number} [maxMemoryMB] the threaded build's shared memory maximum (FaceEmbedder's
+ *   `maxMemoryMB`, resolved by `threadLimits`)
  * @property {string} modelUrl URL of the ONNX file
  * @property {string} [manifestUrl] URL of the model's manifest JSON
  * @property {object} [manifest] the manifest itself, instead of manifestUrl

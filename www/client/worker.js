@@ -34,6 +34,8 @@ let bindings = null;
 let initOptions = null;
 /** @type {Promise<any> | null} the FaceDetectorModel, loaded once (evicted on failure) */
 let detectorLoad = null;
+/** The threaded build's memory maximum in MB; null for the single-threaded builds (no maximum). */
+let maxMemoryMB = /** @type {number | null} */ (null);
 /** @type {WebAssembly.Memory | null} */
 let memory = null;
 /** @type {{modelName: string, modelVersion: string, dimension: number} | null} */
@@ -222,9 +224,11 @@ async function modelBytes(id, url, manifest, useCache) {
  * @param {number} id
  * @param {string} wasmUrl
  * @param {string} bindingsUrl
+ * @param {WebAssembly.Memory} [sharedMemory] the threaded build's memory, made here with the
+ *   maximum chosen for this device (the bindings would make one of the build's 1 GiB)
  * @returns {Promise<{bindings: any, exports: any}>}
  */
-async function instantiateBuild(id, wasmUrl, bindingsUrl) {
+async function instantiateBuild(id, wasmUrl, bindingsUrl, sharedMemory) {
   const { response, bytes } = await fetchBytes(wasmUrl);
   if (!response.ok || !WASM_MAGIC.every((b, i) => bytes[i] === b)) {
     throw new FaceEmbedError('ModelLoadError',
@@ -233,7 +237,7 @@ async function instantiateBuild(id, wasmUrl, bindingsUrl) {
   report(id, { status: 'compile', file: wasmUrl });
   const module = await WebAssembly.compile(bytes);
   const imported = await import(bindingsUrl);
-  return { bindings: imported, exports: await imported.default({ module_or_path: module }) };
+  return { bindings: imported, exports: await imported.default({ module_or_path: module, memory: sharedMemory }) };
 }
 
 /**
@@ -261,11 +265,15 @@ async function instantiate(id, options) {
       threadsError = missing.join('; ');
     } else {
       try {
-        const built = await instantiateBuild(id, options.threadsWasmUrl, options.threadsBindingsUrl);
+        // 64 KiB pages: 1024 to start (the module asks for far fewer), the device's maximum.
+        const maximum = Math.round((options.maxMemoryMB ?? 1024) * 16);
+        const shared = new WebAssembly.Memory({ initial: Math.min(1024, maximum), maximum, shared: true });
+        const built = await instantiateBuild(id, options.threadsWasmUrl, options.threadsBindingsUrl, shared);
         await startThreads(built.bindings, wanted, options.threadsTimeoutMs ?? 10000);
         const threads = built.bindings.useThreadPool();
         ({ bindings } = built);
         memory = built.exports.memory;
+        maxMemoryMB = options.maxMemoryMB ?? null;
         return { wasm: 'threads', threads };
       } catch (error) {
         threadsError = error instanceof Error ? error.message : String(error);
@@ -381,7 +389,7 @@ async function load(id, options) {
   info = { modelName: model.modelName, modelVersion: model.modelVersion, dimension: model.dimension };
   if (options.detector) await ensureDetector(id);
   report(id, { status: 'ready', file: options.modelUrl, fromCache });
-  return { ...info, fromCache, wasm, threads, threadsError, timings: { compileMs, modelMs, planMs, warmMs, totalMs: performance.now() - start } };
+  return { ...info, fromCache, wasm, threads, threadsError, maxMemoryMB, timings: { compileMs, modelMs, planMs, warmMs, totalMs: performance.now() - start } };
 }
 
 /**

@@ -129,8 +129,9 @@ const DRIVERS = {
     const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
     const browser = profile ? null : await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
     const context = browser ? await browser.newContext() : await chromium.launchPersistentContext(/** @type {string} */ (profile), { executablePath, args: CHROMIUM_ARGS, headless: true });
-    const blank = context.pages()[0];
-    const version = browser ? browser.version() : await blank.evaluate(() => navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1]);
+    // A persistent context has no Browser object: its version from CDP (the UA says 156.0.0.0).
+    const version = browser ? browser.version()
+      : (await (await context.newCDPSession(context.pages()[0])).send('Browser.getVersion')).product.replace(/^[^/]*\//, '');
     return {
       version: `chromium/${version}`,
       newTab: async () => {

@@ -33,6 +33,7 @@ for (const engine of ENGINES) describe(engine, () => {
 
   test(`the session page embeds ${CROPS} real crops in the browser and the server stores the native CLI's vectors`, { timeout: 15 * 60 * 1000 }, async () => {
     const page = await browser.newPage(`${server.url}/#token=${TOKEN}`);
+    await page.locator('#who', { hasText: 'Signed in as' }).waitFor(); // the page's sign-in done: the teacher's view
     // Type a session name and press Enter (a key event from the driver: the form submits).
     await page.locator('#session-name').fill('Monday 9:00');
     await page.locator('#session-name').press('Enter');
@@ -102,6 +103,7 @@ for (const engine of ENGINES) describe(engine, () => {
 
   test('lesson photos in, the register out: Ana (enrolled from a crop) present, the unknown faces enrolled with one action', { timeout: 10 * 60 * 1000 }, async () => {
     const page = await browser.newPage(`${server.url}/#token=${TOKEN}`);
+    await page.locator('#who', { hasText: 'Signed in as' }).waitFor(); // the page's sign-in done: the teacher's view
     await page.locator('#session-name').fill('Tuesday 10:00');
     await page.locator('#session-name').press('Enter');
     await page.locator('#photos-section').waitFor({ state: 'visible' });
@@ -152,6 +154,7 @@ for (const engine of ENGINES) describe(engine, () => {
 
   test('a 30-face classroom photo from drop to register (model cached)', { timeout: 5 * 60 * 1000 }, async () => {
     const page = await browser.newPage(`${server.url}/#token=${TOKEN}`);
+    await page.locator('#who', { hasText: 'Signed in as' }).waitFor(); // the page's sign-in done: the teacher's view
     // The photo: 30 of the test crops on a 1280×853 wall (faces ~60 px), made in the page.
     // The crops come from the test (facenet-server serves no test fixtures).
     const faces = FACES.map((f) => readFileSync(join(ROOT, 'tests/faces', f)).toString('base64'));

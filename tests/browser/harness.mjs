@@ -123,6 +123,25 @@ export class Browser {
   close() { return this.driver.close(); }
 }
 
+/**
+ * A Playwright or Puppeteer page as a Tab (their methods the tabs use are alike), its console
+ * forwarded.
+ * @param {any} page
+ * @returns {Tab}
+ */
+function pageTab(page) {
+  page.on('console', (/** @type {any} */ msg) => forward(msg.type() === 'warn' ? 'warning' : msg.type(), msg.text()));
+  page.on('pageerror', (/** @type {unknown} */ e) => console.log(`[page error] ${e instanceof Error ? e.message : e}`));
+  return {
+    evaluate: (expression) => page.evaluate(expression),
+    goto: async (url) => { await page.goto(url); },
+    reload: async () => { await page.reload(); },
+    press: (key) => page.keyboard.press(key),
+    screenshot: async (path) => { await page.screenshot({ path, fullPage: true }); },
+    close: () => page.close(),
+  };
+}
+
 /** @type {Record<string, (options: { profile?: string }) => Promise<Driver>>} */
 const DRIVERS = {
   async chromium({ profile }) {
@@ -134,19 +153,7 @@ const DRIVERS = {
       : (await (await context.newCDPSession(context.pages()[0])).send('Browser.getVersion')).product.replace(/^[^/]*\//, '');
     return {
       version: `chromium/${version}`,
-      newTab: async () => {
-        const page = await context.newPage();
-        page.on('console', (msg) => forward(msg.type(), msg.text()));
-        page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
-        return {
-          evaluate: (expression) => page.evaluate(expression),
-          goto: async (url) => { await page.goto(url); },
-          reload: async () => { await page.reload(); },
-          press: (key) => page.keyboard.press(key),
-          screenshot: async (path) => { await page.screenshot({ path, fullPage: true }); },
-          close: () => page.close(),
-        };
-      },
+      newTab: async () => pageTab(await context.newPage()),
       setOffline: (offline) => context.setOffline(offline),
       close: () => (browser ? browser.close() : context.close()),
     };
@@ -162,16 +169,7 @@ const DRIVERS = {
       newTab: async () => {
         const page = await browser.newPage();
         pages.push(page);
-        page.on('console', (msg) => forward(msg.type() === 'warn' ? 'warning' : msg.type(), msg.text()));
-        page.on('pageerror', (e) => console.log(`[page error] ${e instanceof Error ? e.message : e}`));
-        return {
-          evaluate: (expression) => page.evaluate(expression),
-          goto: async (url) => { await page.goto(url); },
-          reload: async () => { await page.reload(); },
-          press: (key) => page.keyboard.press(key),
-          screenshot: async (path) => { await page.screenshot({ path, fullPage: true }); },
-          close: () => page.close(),
-        };
+        return pageTab(page);
       },
       setOffline: async (offline) => { for (const page of pages) if (!page.isClosed()) await page.setOfflineMode(offline); },
       close: () => browser.close(),

@@ -26,17 +26,29 @@ export const FEATURES = Object.freeze({
 });
 
 /**
- * `(module (func (result v128) v128.const 0))`: it validates only where the engine has
- * WebAssembly SIMD (Chrome 91, Firefox 89, Safari 16.4).
+ * A module of one function `() -> v128` whose body is `instructions`: it validates only where
+ * the engine knows them.
+ * @param {number[]} instructions
  */
-const SIMD_PROBE = new Uint8Array([
+const v128Probe = (instructions) => new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
   0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
   0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
-  0x0a, 0x16, 0x01, 0x14, 0x00, // code section: one body of 20 bytes, no locals
-  0xfd, 0x0c, ...new Array(16).fill(0), // v128.const 0
+  0x0a, instructions.length + 4, 0x01, instructions.length + 2, 0x00, // code section: one body, no locals
+  ...instructions,
   0x0b, // end
 ]);
+
+const V128_CONST_0 = [0xfd, 0x0c, ...new Array(16).fill(0)];
+
+/** `v128.const 0`: WebAssembly SIMD (Chrome 91, Firefox 89, Safari 16.4). */
+const SIMD_PROBE = v128Probe(V128_CONST_0);
+
+/**
+ * `v128.const 0; i32x4.relaxed_trunc_f32x4_s`: relaxed SIMD (checked: Chromium 156 and Firefox
+ * 153 yes, WebKitGTK 2.50 no; Node 20 only with --experimental-wasm-relaxed-simd).
+ */
+export const RELAXED_SIMD_PROBE = v128Probe([...V128_CONST_0, 0xfd, 0x81, 0x02]);
 
 /**
  * Whether `new Worker(url, { type: 'module' })` would start a module worker: an engine without

@@ -3,6 +3,7 @@
 // says so (`fatal`) and is replaced by the client.
 
 import { CACHE_NAME, FaceEmbedError, describeBytes, toWire } from './protocol.js';
+import { RELAXED_SIMD_PROBE } from './support.js';
 
 /** @typedef {import('./protocol.js').ToWorker} ToWorker */
 /** @typedef {import('./protocol.js').WorkerInit} WorkerInit */
@@ -10,21 +11,6 @@ import { CACHE_NAME, FaceEmbedError, describeBytes, toWire } from './protocol.js
 /** @typedef {import('./protocol.js').Progress} Progress */
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
-
-/**
- * A module with one function, `v128.const 0; i32x4.relaxed_trunc_f32x4_s; end`: it validates
- * only where the engine has relaxed SIMD (checked: Chromium 156 yes; Node 20 only with
- * --experimental-wasm-relaxed-simd).
- */
-const RELAXED_SIMD_PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
-  0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
-  0x0a, 0x19, 0x01, 0x17, 0x00, // code section: one body of 23 bytes, no locals
-  0xfd, 0x0c, ...new Array(16).fill(0), // v128.const 0
-  0xfd, 0x81, 0x02, // i32x4.relaxed_trunc_f32x4_s
-  0x0b, // end
-]);
 
 /** @type {any} the FaceNetModel from the wasm module */
 let model = null;

@@ -9,7 +9,9 @@ import { ROOT, startServer } from './server.mjs';
 import { ENGINES, enginePage } from './harness.mjs';
 import { ERROR_CODES } from '../../www/client/contract.js';
 
-const outDir = join(ROOT, 'tests/bundler/dist');
+// A folder of this run's own: two runs (engines in parallel lanes) never share it.
+const dist = `dist-${process.pid}`;
+const outDir = join(ROOT, 'tests/bundler', dist);
 const server = await startServer();
 after(async () => { await server.close(); rmSync(outDir, { recursive: true, force: true }); });
 
@@ -24,7 +26,7 @@ test('Vite bundles pkg/ and the bundle runs', async () => {
   const assets = readdirSync(join(outDir, 'assets'));
   assert.ok(assets.some((f) => /^facenet_wasm_bg-.*\.wasm$/.test(f)), `a hashed .wasm among ${assets}`);
   for (const engine of ENGINES) {
-    const page = await enginePage(engine, `${server.url}/tests/bundler/dist/index.html`);
+    const page = await enginePage(engine, `${server.url}/tests/bundler/${dist}/index.html`);
     try {
       const result = await page.waitForFunction(() => window.__result, undefined, { timeout: 60000 });
       // The core's codes lead the generated list; the API's follow.

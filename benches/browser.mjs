@@ -9,7 +9,7 @@
 import { writeFileSync, statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, startServer } from '../tests/browser/server.mjs';
-import { launch, openPage } from '../tests/browser/harness.mjs';
+import { launchEngine } from '../tests/browser/harness.mjs';
 import { FACES } from '../tests/browser/common.mjs';
 import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
@@ -23,7 +23,7 @@ const manifest = JSON.parse(readFileSync(join(ROOT, 'models/facenet.json'), 'utf
 
 const plain = await startServer();
 const isolated = await startServer({ headers: { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } });
-const browser = await launch();
+const browser = await launchEngine('chromium');
 
 const stats = (times) => {
   const s = [...times].sort((a, b) => a - b);
@@ -36,7 +36,7 @@ const stats = (times) => {
  * batch through the pool `poolOptions` makes and the wasm memory of that whole pool.
  */
 async function ours(server, options, poolOptions) {
-  const page = await openPage(browser.context, `${server.url}/tests/browser/page.html`);
+  const page = await browser.newPage(`${server.url}/tests/browser/page.html`);
   const before = server.state.requests.length;
   const result = await page.evaluate(async ({ faces, runs, batch, options, poolOptions }) => {
     const { FaceEmbedder } = await import('/www/client/facenet.js');
@@ -103,7 +103,7 @@ async function ours(server, options, poolOptions) {
 }
 
 async function onnxruntime(server, threads) {
-  const page = await openPage(browser.context, `${server.url}/tests/browser/page.html`);
+  const page = await browser.newPage(`${server.url}/tests/browser/page.html`);
   const result = await page.evaluate(async ({ faces, runs, batch, threads }) => {
     const ort = await import('/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs');
     ort.env.wasm.numThreads = threads;
@@ -150,7 +150,7 @@ async function onnxruntime(server, threads) {
 
 /** @vladmandic/face-api's own 128-d recognition net (150×150 input), tfjs wasm backend. */
 async function faceApi() {
-  const page = await openPage(browser.context, `${plain.url}/tests/browser/page.html`);
+  const page = await browser.newPage(`${plain.url}/tests/browser/page.html`);
   const result = await page.evaluate(async ({ faces, runs, batch }) => {
     const t0 = performance.now();
     const faceapi = await import('/node_modules/@vladmandic/face-api/dist/face-api.esm.js');

@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, startServer } from '../tests/browser/server.mjs';
-import { launch, openPage } from '../tests/browser/harness.mjs';
+import { launchEngine } from '../tests/browser/harness.mjs';
 import { FACES } from '../tests/browser/common.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
@@ -22,8 +22,8 @@ const WIDTHS = [640, 1280];
 const MB = 1048576;
 
 const server = await startServer();
-const browser = await launch();
-const page = await openPage(browser.context, `${server.url}/tests/browser/page.html`);
+const browser = await launchEngine('chromium');
+const page = await browser.newPage(`${server.url}/tests/browser/page.html`);
 
 const stats = (times) => {
   const s = [...times].sort((a, b) => a - b);

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch } from '../tests/browser/harness.mjs';
+import { launchEngine } from '../tests/browser/harness.mjs';
 import { ROOT } from '../tests/browser/server.mjs';
 
 const crate = join(ROOT, 'benches/kernels');
@@ -28,8 +28,8 @@ const KERNELS = {
   gemm_splat_8x8: '8×8, load-splat broadcasts',
   gemm_splat_4x8: '4×8, load-splat broadcasts (ours)',
 };
-const browser = await launch();
-const page = await browser.context.newPage();
+const browser = await launchEngine('chromium');
+const page = await browser.newPage('about:blank');
 const results = {};
 for (const [name, bytes] of Object.entries(wasm)) {
   results[name] = await page.evaluate(async ({ bytes, kernels }) => {

@@ -8,7 +8,7 @@
 //   node benches/outbox-soak.mjs [--runs 20] [--seed 1]
 import { parseArgs } from 'node:util';
 import { rows, startServer } from '../tests/browser/server.mjs';
-import { launch, openPage } from '../tests/browser/harness.mjs';
+import { launchEngine } from '../tests/browser/harness.mjs';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' }, seed: { type: 'string', default: '1' } } });
 const RUNS = Number(values.runs);
@@ -19,8 +19,8 @@ const FAULTS = ['drop', 'lost', 'html404', 408, 429, 502, 503];
 const CREATES = /^\/api\/attendance\/(sessions\/\d+\/(photos|face-crops)|face-crops\/embeddings-batch)\/$/;
 
 const server = await startServer();
-const browser = await launch();
-let page = await openPage(browser.context, `${server.url}/tests/browser/page.html`);
+const browser = await launchEngine('chromium');
+let page = await browser.newPage(`${server.url}/tests/browser/page.html`);
 const unit = (n, s) => { const v = Array.from({ length: n }, (_, i) => Math.sin(i * s + 1)); const norm = Math.hypot(...v); return v.map((x) => x / norm); };
 const near = (a, b) => a && a.length === b.length && a.every((x, i) => Math.abs(x - b[i]) < 1e-6);
 
@@ -68,7 +68,7 @@ for (let run = 1; run <= RUNS; run++) {
     totals.reloads++;
     await inPage({ queue: true, session, run, vectors, version: server.version, passes: 1 });
     await page.close();
-    page = await openPage(browser.context, `${server.url}/tests/browser/page.html`);
+    page = await browser.newPage(`${server.url}/tests/browser/page.html`);
     outcome = await inPage({});
   } else if (event < 0.45) {
     // The server is killed mid-lesson and back a second later.

@@ -8,9 +8,10 @@
 // Each driver gives a browser of tabs and a tab's few primitives (evaluate an expression, navigate,
 // reload, press a key on the focused element, screenshot, close); `Page` and `Locator` build on
 // them the small part of Playwright's page and locator API the tests use, as DOM scripts, so
-// every engine runs the same test code and the same element logic. Keys are real key events from the driver (an Enter submits a form the way a
-// keyboard does); clicks, typing into a field and choosing an option are the DOM's own
-// (`click()`, `value` + `input`/`change` events), as a page's handlers see them.
+// every engine runs the same test code and the same element logic. Keys are real key events
+// from the driver (an Enter submits a form the way a keyboard does); clicks, typing into a field
+// and choosing an option are the DOM's own (`click()`, `value` + `input`/`change` events), as a
+// page's handlers see them. The benchmarks (benches/) open their pages the same way.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -34,12 +35,14 @@ export const ENGINES = (process.env.FACENET_ENGINES ?? 'chromium,firefox,webkit'
  * validates no relaxed SIMD and has no `SharedArrayBuffer` even when cross-origin isolated, so
  * the threaded build (relaxed SIMD + atomics) cannot run there; and its storage under WebDriver
  * is memory only (as in Safari's private windows): the Cache API's is gone after a reload.
- * @type {Record<string, { relaxedSimd: boolean, threads: boolean, storageSurvivesReload: boolean }>}
+ * `cutsNetwork`: whether the engine's driver can take the browser offline (W3C WebDriver has no
+ * command for it; the driver gives `setOffline` where it can).
+ * @type {Record<string, { relaxedSimd: boolean, threads: boolean, storageSurvivesReload: boolean, cutsNetwork: boolean }>}
  */
 export const CAN = {
-  chromium: { relaxedSimd: true, threads: true, storageSurvivesReload: true },
-  firefox: { relaxedSimd: true, threads: true, storageSurvivesReload: true },
-  webkit: { relaxedSimd: false, threads: false, storageSurvivesReload: false },
+  chromium: { relaxedSimd: true, threads: true, storageSurvivesReload: true, cutsNetwork: true },
+  firefox: { relaxedSimd: true, threads: true, storageSurvivesReload: true, cutsNetwork: true },
+  webkit: { relaxedSimd: false, threads: false, storageSurvivesReload: false, cutsNetwork: false },
 };
 
 /** The MiniBrowser WebKitWebDriver starts (webkit2gtk-4.1, Debian's path). */
@@ -266,35 +269,6 @@ const DRIVERS = {
     }
   },
 };
-
-/**
- * Chromium for the benchmarks (benches/), which use Playwright's page directly; a persistent
- * profile when `userDataDir` is given.
- * @param {string} [userDataDir]
- */
-export async function launch(userDataDir) {
-  const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-  if (userDataDir) {
-    const context = await chromium.launchPersistentContext(userDataDir, { executablePath, args: CHROMIUM_ARGS, headless: true });
-    return { context, close: () => context.close(), version: 'chromium' };
-  }
-  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
-  const context = await browser.newContext();
-  return { context, close: () => browser.close(), version: `chromium/${browser.version()}` };
-}
-
-/**
- * A Playwright page of `context` at `url`, its console forwarded (the benchmarks').
- * @param {import('playwright-core').BrowserContext} context
- * @param {string} url
- */
-export async function openPage(context, url) {
-  const page = await context.newPage();
-  page.on('console', (msg) => forward(msg.type(), msg.text()));
-  page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
-  await page.goto(url);
-  return page;
-}
 
 /** A port nothing listens on now. */
 function freePort() {

@@ -9,12 +9,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, rows, startFacenetServer } from './server.mjs';
-import { ENGINES, launchEngine } from './harness.mjs';
+import { CAN, ENGINES, launchEngine } from './harness.mjs';
 import { client, url } from '../contract/suite.mjs';
 
 const TOKEN = 'offline-token';
-/** The engines whose driver can cut the network. */
-const OFFLINE = ['chromium', 'firefox'];
 
 test("the service worker keeps every file the page imports before its first photo", () => {
   const shell = readFileSync(join(ROOT, 'www/app/sw.js'), 'utf8');
@@ -33,7 +31,7 @@ for (const engine of ENGINES) describe(engine, () => {
   after(async () => { server?.child.kill(); await browser?.close(); rmSync(dataDir, { recursive: true, force: true }); });
   const faces = (photo) => rows(dataDir, `SELECT COUNT(*), COUNT(e.crop_id) FROM face_crops c JOIN photos p ON p.id = c.photo_id LEFT JOIN embeddings e ON e.crop_id = c.id WHERE p.filename = '${photo}'`)[0];
 
-  test('offline: the page opens, a lesson photo is embedded and queued on the device, sent once the network returns, and a photo dropped twice is one', { timeout: 10 * 60 * 1000, skip: !OFFLINE.includes(engine) && 'the driver cannot cut the network (WebDriver has no command for it)' }, async () => {
+  test('offline: the page opens, a lesson photo is embedded and queued on the device, sent once the network returns, and a photo dropped twice is one', { timeout: 10 * 60 * 1000, skip: !CAN[engine].cutsNetwork && 'the driver cannot cut the network (WebDriver has no command for it)' }, async () => {
     const session = (await client({ url: server.url, token: TOKEN })('POST', url('SESSIONS'), { json: { name: 'Offline lesson' } })).body.id;
     const page = await browser.newPage(`${server.url}/#token=${TOKEN}`);
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 60_000 });

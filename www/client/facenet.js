@@ -12,10 +12,10 @@
 // CSP: the workers load from real URLs, never blob: or eval.
 
 import { authorization } from './api.js';
-import { CACHE_NAME, FaceEmbedError, fromWire } from './protocol.js';
+import { BUILD_MAX_MEMORY_MB, CACHE_NAME, FaceEmbedError, fromWire } from './protocol.js';
 import { EMBEDDER_NEEDS, missingFeatures, unsupported } from './support.js';
 
-export { FaceEmbedError, ERROR_CODES, CACHE_NAME } from './protocol.js';
+export { FaceEmbedError, ERROR_CODES, CACHE_NAME, BUILD_MAX_MEMORY_MB } from './protocol.js';
 export { FEATURES, missingFeatures, unsupported } from './support.js';
 
 /** @typedef {import('./protocol.js').ErrorCode} ErrorCode */
@@ -151,9 +151,6 @@ function threadsPerWorker(options) {
   if (asked !== 'auto') return Math.max(0, Math.min(Math.floor(asked), share));
   return globalThis.crossOriginIsolated ? Math.min(8, share) : 0;
 }
-
-/** The threaded build's own memory maximum (scripts/build-wasm: --max-memory), in MB. */
-export const BUILD_MAX_MEMORY_MB = 1024;
 
 /**
  * The threaded build's limits on this device, sized so that a 2 GB tablet is not pushed over.

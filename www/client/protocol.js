@@ -24,6 +24,9 @@ export function describeBytes(bytes) {
   return `${bytes.length} bytes starting with ${hex} (${JSON.stringify(text)})`;
 }
 
+/** The threaded build's own memory maximum (scripts/build-wasm: --max-memory), in MB. */
+export const BUILD_MAX_MEMORY_MB = 1024;
+
 /** An Error with a stable `code`; `name` is the code too, so it shows in stack traces. */
 export class FaceEmbedError extends Error {
   /**

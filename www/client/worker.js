@@ -2,7 +2,7 @@
 // Everything here runs off the page's thread; a trap in wasm poisons only this worker, which
 // says so (`fatal`) and is replaced by the client.
 
-import { CACHE_NAME, FaceEmbedError, describeBytes, toWire } from './protocol.js';
+import { BUILD_MAX_MEMORY_MB, CACHE_NAME, FaceEmbedError, describeBytes, toWire } from './protocol.js';
 import { RELAXED_SIMD_PROBE } from './support.js';
 
 /** @typedef {import('./protocol.js').ToWorker} ToWorker */
@@ -252,7 +252,7 @@ async function instantiate(id, options) {
     } else {
       try {
         // 64 KiB pages: 1024 to start (the module asks for far fewer), the device's maximum.
-        const maximum = Math.round((options.maxMemoryMB ?? 1024) * 16);
+        const maximum = Math.round((options.maxMemoryMB ?? BUILD_MAX_MEMORY_MB) * 16);
         const shared = new WebAssembly.Memory({ initial: Math.min(1024, maximum), maximum, shared: true });
         const built = await instantiateBuild(id, options.threadsWasmUrl, options.threadsBindingsUrl, shared);
         await startThreads(built.bindings, wanted, options.threadsTimeoutMs ?? 10000);

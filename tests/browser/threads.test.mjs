@@ -33,8 +33,10 @@ for (const engine of ENGINES) describe(engine, () => {
         // 'not-an-image' stands for a bad crop among the good ones.
         const blobs = await Promise.all(faces.map(async (f) => (f === 'not-an-image' ? new Blob(['text']) : (await fetch(`/tests/faces/${f}`)).blob())));
         const results = await embedder.embedBatch(blobs);
-        // Past the first worker the pool grows in the background: wait for it.
-        for (let i = 0; i < 200 && embedder.workers < (options.expectWorkers ?? 1); i++) await new Promise((r) => setTimeout(r, 100));
+        // Past the first worker the pool grows in the background: wait for it, up to 60 s (a
+        // worker's load took over 20 s in WebKit with both browser lanes and the native tests on
+        // two cores).
+        for (let i = 0; i < 600 && embedder.workers < (options.expectWorkers ?? 1); i++) await new Promise((r) => setTimeout(r, 100));
         const stats = await embedder.stats();
         embedder.terminate();
         return {
